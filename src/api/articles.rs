@@ -1,0 +1,525 @@
+//! Public article endpoints: the list with its filters and keyset
+//! pagination, one article by slug or id, and "Cùng chuyên mục".
+
+use std::collections::{BTreeSet, HashMap};
+
+use actix_web::{HttpResponse, get, web};
+use futures_util::try_join;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::{AppState, params};
+use crate::domain::cursor::Cursor;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::models::article::{self, ArticleCard, ArticleFilter, ArticleSort};
+use crate::models::category::CategoryTree;
+use crate::models::{author, media, tag};
+use crate::views::{
+    Article, ArticleList, ArticleSummary, AuthorSummary, Presenter, RelatedArticle, RelatedList,
+    TagSummary,
+};
+
+const SUMMARY_FIELDS: &[&str] = &[
+    "id",
+    "slug",
+    "title",
+    "summary",
+    "excerpt",
+    "url",
+    "cover",
+    "category",
+    "authors",
+    "tags",
+    "published_at",
+    "updated_at",
+    "word_count",
+    "reading_time_minutes",
+    "featured",
+    "language",
+];
+
+const ARTICLE_FIELDS: &[&str] = &[
+    "id",
+    "slug",
+    "title",
+    "summary",
+    "excerpt",
+    "url",
+    "cover",
+    "category",
+    "breadcrumbs",
+    "authors",
+    "tags",
+    "body",
+    "body_html",
+    "body_text",
+    "published_at",
+    "first_published_at",
+    "created_at",
+    "updated_at",
+    "word_count",
+    "reading_time_minutes",
+    "featured",
+    "language",
+    "source",
+    "seo",
+    "version",
+    "related",
+];
+
+const DEFAULT_RELATED: i64 = 5;
+const MAX_RELATED: i64 = 20;
+
+/// Filters, order and paging of the public article list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleListQuery {
+    /// Category slug; articles of its descendant categories are included.
+    #[param(example = "xa-hoi")]
+    category: Option<String>,
+    /// Tag slug.
+    #[param(example = "binh-dang-gioi")]
+    tag: Option<String>,
+    /// Author slug.
+    #[param(example = "tran-thanh-mai")]
+    author: Option<String>,
+    /// Only featured (`true`) or only non-featured (`false`) articles.
+    #[param(value_type = Option<bool>)]
+    featured: Option<String>,
+    /// Published at or after this RFC 3339 time (inclusive).
+    #[param(value_type = Option<String>, format = DateTime, example = "2023-11-15T00:00:00+07:00")]
+    published_after: Option<String>,
+    /// Published before this RFC 3339 time (exclusive).
+    #[param(value_type = Option<String>, format = DateTime, example = "2023-11-16T00:00:00+07:00")]
+    published_before: Option<String>,
+    /// Language tag, e.g. `vi`.
+    #[param(example = "vi")]
+    language: Option<String>,
+    /// `-published_at` (newest first, the default), `published_at` (oldest
+    /// first) or `-updated_at` (recently updated first).
+    #[param(value_type = Option<String>, example = "-published_at")]
+    sort: Option<String>,
+    /// Page size, 1 to 100; default 20.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
+    limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// `true` adds `total`, the number of matching articles (costs a count).
+    #[param(value_type = Option<bool>)]
+    include_total: Option<String>,
+    /// Comma-separated fields to keep in each item, e.g. `id,slug,title`.
+    #[param(example = "id,slug,title,published_at")]
+    fields: Option<String>,
+    /// Comma-separated relations to embed: `tags`.
+    #[param(example = "tags")]
+    include: Option<String>,
+}
+
+/// Options of a single article.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleQuery {
+    /// Comma-separated fields to keep, e.g. `title,body,authors`.
+    #[param(example = "title,summary,body_html,authors")]
+    fields: Option<String>,
+    /// Comma-separated relations to embed: `related` (5 related articles).
+    #[param(example = "related")]
+    include: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RelatedQuery {
+    /// How many, 1 to 20; default 5.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 20, example = 5)]
+    limit: Option<String>,
+}
+
+/// List published articles.
+///
+/// Newest first by default. Pages are linked by an opaque cursor: follow
+/// `next_cursor` until it is `null`. A walk returns every matching article
+/// exactly once even while new articles are published, and a deep page costs
+/// what the first one does.
+#[utoipa::path(
+    operation_id = "list_articles",
+    tag = "articles",
+    params(ArticleListQuery),
+    responses(
+        (status = 200, description = "A page of articles", body = ArticleList),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The `category`, `tag` or `author` does not exist", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles")]
+pub async fn list_articles(
+    state: web::Data<AppState>,
+    query: web::Query<ArticleListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let sort = match q.sort.as_deref() {
+        None | Some("-published_at") => ArticleSort::NewestFirst,
+        Some("published_at") => ArticleSort::OldestFirst,
+        Some("-updated_at") => ArticleSort::RecentlyUpdated,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "sort",
+                "must be one of -published_at, published_at, -updated_at",
+            ));
+        }
+    };
+    let limit = params::limit(q.limit.as_deref(), params::DEFAULT_LIMIT, params::MAX_LIMIT)?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, sort.cursor_scope()))
+        .transpose()?;
+    let fields = params::names("fields", q.fields.as_deref(), SUMMARY_FIELDS)?;
+    let include = params::names("include", q.include.as_deref(), &["tags"])?;
+    let with_tags = include.as_ref().is_some_and(|i| i.contains("tags"));
+    let include_total = params::boolean("include_total", q.include_total.as_deref())?.unwrap_or(false);
+    let category = params::slug("category", q.category.as_deref())?;
+    let tag_slug = params::slug("tag", q.tag.as_deref())?;
+    let author_slug = params::slug("author", q.author.as_deref())?;
+    let language = match q.language {
+        Some(l) if l.is_empty() || l.len() > 35 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+            return Err(ApiError::invalid("language", "must be a language tag such as `vi`"));
+        }
+        other => other,
+    };
+    let mut filter = ArticleFilter {
+        featured: params::boolean("featured", q.featured.as_deref())?,
+        published_after: params::time("published_after", q.published_after.as_deref())?,
+        published_before: params::time("published_before", q.published_before.as_deref())?,
+        language,
+        ..ArticleFilter::default()
+    };
+
+    let conn = state.conn().await?;
+    let conn = &*conn;
+    let (tree, found_tag, found_author) = try_join!(
+        CategoryTree::load(conn),
+        async {
+            match tag_slug {
+                Some(s) => tag::find_by_slug(conn, s).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            match author_slug {
+                Some(s) => author::find_by_slug(conn, s).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    )?;
+    if let Some(slug) = category {
+        let c = tree
+            .by_slug(slug)
+            .ok_or_else(|| ApiError::not_found("category", slug))?;
+        filter.category_ids = Some(tree.subtree_ids(c.id));
+    }
+    if let Some(found) = found_tag {
+        let t = found.ok_or_else(|| ApiError::not_found("tag", tag_slug.unwrap_or_default()))?;
+        filter.tag_id = Some(t.id);
+    }
+    if let Some(found) = found_author {
+        let a = found.ok_or_else(|| ApiError::not_found("author", author_slug.unwrap_or_default()))?;
+        filter.author_id = Some(a.id);
+    }
+
+    let (mut cards, total) = try_join!(
+        article::list_page(conn, &filter, sort, after, limit),
+        async {
+            if include_total {
+                article::count(conn, &filter).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    )?;
+    let next_cursor = if cards.len() as i64 > limit {
+        cards.truncate(limit as usize);
+        cards.last().map(|c| sort.cursor_after(c).encode())
+    } else {
+        None
+    };
+    let items = summaries(&state, conn, &tree, &cards, with_tags).await?;
+    let body = ArticleList {
+        items,
+        next_cursor,
+        total,
+    };
+    Ok(match fields {
+        None => HttpResponse::Ok().json(body),
+        Some(fields) => {
+            let items: Vec<_> = body
+                .items
+                .iter()
+                .map(|i| params::trimmed(i, Some(&fields)))
+                .collect();
+            let mut json = serde_json::json!({"items": items, "next_cursor": body.next_cursor});
+            if let Some(total) = body.total {
+                json["total"] = total.into();
+            }
+            HttpResponse::Ok().json(json)
+        }
+    })
+}
+
+/// Builds list items for `cards`, loading their relations in one pipelined
+/// round trip (one query per relation, not per article).
+async fn summaries(
+    state: &AppState,
+    conn: &diesel_async::AsyncPgConnection,
+    tree: &CategoryTree,
+    cards: &[ArticleCard],
+    with_tags: bool,
+) -> ApiResult<Vec<ArticleSummary>> {
+    let ids: Vec<i64> = cards.iter().map(|c| c.id).collect();
+    let cover_ids: Vec<i64> = cards.iter().filter_map(|c| c.cover_media_id).collect();
+    let (authors, tags, covers) = try_join!(
+        article::authors_of(conn, &ids),
+        async {
+            if with_tags {
+                article::tags_of(conn, &ids).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        media::by_ids(conn, &cover_ids),
+    )?;
+    let mut authors_by_article: HashMap<i64, Vec<AuthorSummary>> = HashMap::new();
+    for (article_id, a) in authors {
+        authors_by_article.entry(article_id).or_default().push(a.into());
+    }
+    let mut tags_by_article: HashMap<i64, Vec<TagSummary>> = HashMap::new();
+    for (article_id, t) in tags {
+        tags_by_article.entry(article_id).or_default().push(t.into());
+    }
+    let presenter = Presenter {
+        settings: &state.settings,
+        tree,
+    };
+    Ok(cards
+        .iter()
+        .map(|card| {
+            presenter.summary(
+                card,
+                &covers,
+                authors_by_article.remove(&card.id).unwrap_or_default(),
+                with_tags.then(|| tags_by_article.remove(&card.id).unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+/// Get a published article by slug.
+///
+/// Drafts, archived articles and articles scheduled for later are 404.
+#[utoipa::path(
+    operation_id = "get_article",
+    tag = "articles",
+    params(
+        ("slug" = String, Path, description = "The article's slug", example = "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi-va-phong-ngua-ung-pho-voi-bao-luc-tren-co-so"),
+        ArticleQuery,
+    ),
+    responses(
+        (status = 200, description = "The article", body = Article),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No published article has this slug", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{slug}")]
+pub async fn get_article(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ArticleQuery>,
+) -> ApiResult<HttpResponse> {
+    let slug = path.into_inner();
+    let (fields, with_related) = article_options(&query)?;
+    if !crate::domain::text::is_slug(&slug) {
+        return Err(ApiError::not_found("article", slug));
+    }
+    let conn = state.conn().await?;
+    let row = article::find_visible_by_slug(&conn, &slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("article", &slug))?;
+    article_response(&state, &conn, row, fields, with_related).await
+}
+
+/// Get a published article by id.
+#[utoipa::path(
+    operation_id = "get_article_by_id",
+    tag = "articles",
+    params(
+        ("id" = i64, Path, description = "The article's id", example = 1),
+        ArticleQuery,
+    ),
+    responses(
+        (status = 200, description = "The article", body = Article),
+        (status = 400, description = "The id or a parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No published article has this id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/id/{id}")]
+pub async fn get_article_by_id(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ArticleQuery>,
+) -> ApiResult<HttpResponse> {
+    let raw = path.into_inner();
+    let id: i64 = raw
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::invalid("id", "must be a positive integer"))?;
+    let (fields, with_related) = article_options(&query)?;
+    let conn = state.conn().await?;
+    let row = article::find_visible_by_id(&conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("article", raw))?;
+    article_response(&state, &conn, row, fields, with_related).await
+}
+
+fn article_options(query: &ArticleQuery) -> ApiResult<(Option<BTreeSet<String>>, bool)> {
+    let fields = params::names("fields", query.fields.as_deref(), ARTICLE_FIELDS)?;
+    let include = params::names("include", query.include.as_deref(), &["related"])?;
+    Ok((fields, include.is_some_and(|i| i.contains("related"))))
+}
+
+async fn article_response(
+    state: &AppState,
+    conn: &diesel_async::AsyncPgConnection,
+    row: article::Article,
+    fields: Option<BTreeSet<String>>,
+    with_related: bool,
+) -> ApiResult<HttpResponse> {
+    let ids = [row.id];
+    let media_ids: Vec<i64> = [row.cover_media_id, row.social_image_id]
+        .into_iter()
+        .flatten()
+        .collect();
+    let (tree, authors, tags, media, related) = try_join!(
+        CategoryTree::load(conn),
+        article::authors_of(conn, &ids),
+        article::tags_of(conn, &ids),
+        media::by_ids(conn, &media_ids),
+        async {
+            if with_related {
+                related_cards(conn, row.id, row.category_id, DEFAULT_RELATED)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    )?;
+    let related = match related {
+        Some(cards) => Some(related_views(state, conn, &tree, cards).await?),
+        None => None,
+    };
+    let presenter = Presenter {
+        settings: &state.settings,
+        tree: &tree,
+    };
+    let view = presenter.article(
+        row,
+        &media,
+        authors.into_iter().map(|(_, a)| a.into()).collect(),
+        tags.into_iter().map(|(_, t)| t.into()).collect(),
+        related,
+    );
+    Ok(match fields {
+        None => HttpResponse::Ok().json(view),
+        Some(fields) => HttpResponse::Ok().json(params::trimmed(&view, Some(&fields))),
+    })
+}
+
+/// Related articles: pinned ones first, then the newest of the same
+/// category ("Cùng chuyên mục"), never the article itself, no duplicates.
+async fn related_cards(
+    conn: &diesel_async::AsyncPgConnection,
+    article_id: i64,
+    category_id: i64,
+    limit: i64,
+) -> diesel::QueryResult<Vec<(ArticleCard, bool)>> {
+    let (pinned, newest) = try_join!(
+        article::pinned_related(conn, article_id, limit),
+        // Enough to fill the page even if every pinned one is also among the newest.
+        article::newest_in_category(conn, category_id, article_id, limit * 2),
+    )?;
+    let mut seen: BTreeSet<i64> = pinned.iter().map(|c| c.id).collect();
+    let mut out: Vec<(ArticleCard, bool)> = pinned.into_iter().map(|c| (c, true)).collect();
+    for card in newest {
+        if out.len() as i64 >= limit {
+            break;
+        }
+        if seen.insert(card.id) {
+            out.push((card, false));
+        }
+    }
+    out.truncate(limit as usize);
+    Ok(out)
+}
+
+async fn related_views(
+    state: &AppState,
+    conn: &diesel_async::AsyncPgConnection,
+    tree: &CategoryTree,
+    cards: Vec<(ArticleCard, bool)>,
+) -> ApiResult<Vec<RelatedArticle>> {
+    let cover_ids: Vec<i64> = cards.iter().filter_map(|(c, _)| c.cover_media_id).collect();
+    let covers = media::by_ids(conn, &cover_ids).await?;
+    let presenter = Presenter {
+        settings: &state.settings,
+        tree,
+    };
+    Ok(cards
+        .iter()
+        .map(|(card, pinned)| presenter.related(card, &covers, *pinned))
+        .collect())
+}
+
+/// Related articles ("Cùng chuyên mục").
+///
+/// Articles an editor pinned by hand come first, then the newest published
+/// articles of the same category. Never the article itself, never an
+/// unpublished article.
+#[utoipa::path(
+    operation_id = "list_related_articles",
+    tag = "articles",
+    params(
+        ("slug" = String, Path, description = "The article's slug", example = "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi-va-phong-ngua-ung-pho-voi-bao-luc-tren-co-so"),
+        RelatedQuery,
+    ),
+    responses(
+        (status = 200, description = "Related articles", body = RelatedList),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No published article has this slug", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{slug}/related")]
+pub async fn list_related_articles(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<RelatedQuery>,
+) -> ApiResult<HttpResponse> {
+    let slug = path.into_inner();
+    let limit = params::limit(query.limit.as_deref(), DEFAULT_RELATED, MAX_RELATED)?;
+    if !crate::domain::text::is_slug(&slug) {
+        return Err(ApiError::not_found("article", slug));
+    }
+    let conn = state.conn().await?;
+    let conn = &*conn;
+    let (row, tree) = try_join!(
+        article::find_visible_by_slug(conn, &slug),
+        CategoryTree::load(conn)
+    )?;
+    let row = row.ok_or_else(|| ApiError::not_found("article", &slug))?;
+    let cards = related_cards(conn, row.id, row.category_id, limit).await?;
+    let items = related_views(&state, conn, &tree, cards).await?;
+    Ok(HttpResponse::Ok().json(RelatedList { items }))
+}

@@ -1,0 +1,60 @@
+//! HTTP handlers, one module per resource, composed under `/api/v1`.
+
+pub mod articles;
+pub mod authors;
+pub mod cache;
+pub mod categories;
+pub mod params;
+pub mod system;
+pub mod tags;
+
+use std::sync::Arc;
+
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::config::Settings;
+use crate::db::{DbConn, DbPool};
+use crate::error::ApiResult;
+
+/// Shared by every worker: the pool and the deployment's settings.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(pool: DbPool, settings: Settings) -> Self {
+        Self {
+            pool,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// A pooled connection; a pool timeout becomes a 503.
+    pub async fn conn(&self) -> ApiResult<DbConn> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+/// The versioned public API. Literal segments (`/articles/id/…`) are
+/// registered before the slug patterns they would otherwise fall into.
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(
+        scope::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(cache::cache_and_etag))
+            .service(articles::list_articles)
+            .service(articles::get_article_by_id)
+            .service(articles::list_related_articles)
+            .service(articles::get_article)
+            .service(categories::list_categories)
+            .service(categories::get_category)
+            .service(tags::list_tags)
+            .service(tags::get_tag)
+            .service(authors::list_authors)
+            .service(authors::get_author),
+    )
+    .service(system::healthz)
+    .service(system::readyz);
+}

@@ -1,0 +1,118 @@
+//! Operational endpoints (health, readiness), the served OpenAPI spec, and
+//! the answers for unknown routes (404) and wrong methods (405).
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+
+use crate::api::AppState;
+use crate::error::ApiError;
+use crate::views::Health;
+
+/// Is the process up?
+#[utoipa::path(
+    operation_id = "get_health",
+    tag = "system",
+    responses((status = 200, description = "The process is up", body = Health))
+)]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Health {
+            status: "ok".into(),
+        })
+}
+
+/// Can it serve requests (is the database reachable)?
+#[utoipa::path(
+    operation_id = "get_readiness",
+    tag = "system",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "The database is not reachable", body = Health, example = json!({"status": "unavailable"})),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let ready = crate::db::ping(&state.pool).await;
+    let mut response = if ready {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    };
+    response
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Health {
+            status: if ready { "ok" } else { "unavailable" }.into(),
+        })
+}
+
+/// The spec as served, and the route table derived from it.
+pub struct ServedSpec {
+    pub json: String,
+    routes: Vec<(ResourceDef, Vec<Method>)>,
+}
+
+impl ServedSpec {
+    pub fn new(spec: &utoipa::openapi::OpenApi) -> Self {
+        let mut routes = Vec::new();
+        for (path, item) in &spec.paths.paths {
+            let methods: Vec<Method> = [
+                (item.get.is_some(), Method::GET),
+                (item.post.is_some(), Method::POST),
+                (item.put.is_some(), Method::PUT),
+                (item.patch.is_some(), Method::PATCH),
+                (item.delete.is_some(), Method::DELETE),
+            ]
+            .into_iter()
+            .filter_map(|(present, method)| present.then_some(method))
+            .collect();
+            routes.push((ResourceDef::new(path.as_str()), methods));
+        }
+        routes.push((ResourceDef::new("/api/v1/openapi.json"), vec![Method::GET]));
+        Self {
+            json: spec.to_pretty_json().expect("the spec serialises"),
+            routes,
+        }
+    }
+
+    /// The methods allowed on `path`, if it names a known route.
+    fn allowed(&self, path: &str) -> Option<Vec<String>> {
+        let mut allowed: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .flat_map(|(_, methods)| methods.iter().map(|m| m.to_string()))
+            .collect();
+        allowed.sort();
+        allowed.dedup();
+        (!allowed.is_empty()).then_some(allowed)
+    }
+}
+
+pub async fn openapi_json(spec: web::Data<ServedSpec>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec.json.clone())
+}
+
+/// Everything no route took: 405 with `Allow` for a known path, else 404.
+pub async fn fallback(
+    req: HttpRequest,
+    spec: Option<web::Data<ServedSpec>>,
+) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    Err(match spec.and_then(|s| s.allowed(path)) {
+        Some(allow) if !allow.iter().any(|m| m == req.method().as_str()) => {
+            ApiError::MethodNotAllowed {
+                method: req.method().to_string(),
+                allow,
+            }
+        }
+        _ => ApiError::RouteNotFound {
+            method: req.method().to_string(),
+            path: path.chars().take(200).collect(),
+        },
+    })
+}

@@ -1,0 +1,277 @@
+//! Article bodies as structured blocks, and what is derived from them on
+//! every save: sanitised HTML, plain text, word count and reading time.
+//!
+//! Inline text may carry `<strong>`, `<em>`, `<b>`, `<i>` and `<a href>`;
+//! everything else is stripped by ammonia, never trusted.
+
+use std::collections::HashSet;
+use std::fmt::Write;
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One block of an article body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Block {
+    /// A paragraph of inline text.
+    #[schema(example = json!({"type": "paragraph", "text": "Tại buổi lễ phát động, đại diện Sở LĐ-TB&XH kêu gọi các cấp, ngành…"}))]
+    Paragraph {
+        /// Inline text; may contain `<strong>`, `<em>` and `<a href>`.
+        text: String,
+    },
+    /// A section heading.
+    Heading {
+        /// 2, 3 or 4 (the article title is the level-1 heading).
+        #[schema(minimum = 2, maximum = 4)]
+        level: u8,
+        text: String,
+    },
+    /// A bulleted or numbered list.
+    List { style: ListStyle, items: Vec<String> },
+    /// A quotation, with an optional citation.
+    Quote {
+        text: String,
+        #[serde(default)]
+        citation: Option<String>,
+    },
+    /// An image from the media library.
+    Image {
+        media_id: i64,
+        /// The media record as it was when the article was saved.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<MediaSnapshot>,
+        #[serde(default)]
+        caption: Option<String>,
+        #[serde(default)]
+        credit: Option<String>,
+    },
+    /// Third-party content (video, social post) shown by URL.
+    Embed {
+        /// For example `youtube`, `facebook`, `tiktok`.
+        provider: String,
+        url: String,
+        #[serde(default)]
+        title: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListStyle {
+    Ordered,
+    Unordered,
+}
+
+/// What an image block needs to render without another request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MediaSnapshot {
+    #[schema(example = "/media/2023/11/2147034_dsc_0597_11282810.jpg")]
+    pub url: String,
+    pub alt: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    #[schema(example = "image/jpeg")]
+    pub mime_type: String,
+}
+
+/// Everything derived from the blocks, stored beside them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub html: String,
+    pub text: String,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+}
+
+/// Vietnamese news is read at roughly this pace.
+const WORDS_PER_MINUTE: usize = 200;
+
+static INLINE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::empty();
+    builder
+        .tags(HashSet::from(["strong", "em", "b", "i", "a"]))
+        .tag_attributes([("a", HashSet::from(["href"]))].into())
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .link_rel(Some("noopener noreferrer"))
+        .clean_content_tags(HashSet::from(["script", "style"]));
+    builder
+});
+
+static STRIP: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::empty();
+    builder.clean_content_tags(HashSet::from(["script", "style"]));
+    builder
+});
+
+/// Inline text made safe to place inside an HTML element.
+pub fn sanitize_inline(text: &str) -> String {
+    INLINE.clean(text).to_string()
+}
+
+/// Inline text with every tag removed and entities decoded.
+pub fn strip_inline(text: &str) -> String {
+    let escaped = STRIP.clean(text).to_string();
+    escaped
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_safe_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with('/')
+}
+
+pub fn render(blocks: &[Block]) -> Rendered {
+    let mut html = String::new();
+    let mut text = String::new();
+    let mut push_text = |t: &str| {
+        let t = t.trim();
+        if !t.is_empty() {
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(t);
+        }
+    };
+    for block in blocks {
+        match block {
+            Block::Paragraph { text: t } => {
+                let _ = write!(html, "<p>{}</p>", sanitize_inline(t));
+                push_text(&strip_inline(t));
+            }
+            Block::Heading { level, text: t } => {
+                let level = (*level).clamp(2, 4);
+                let _ = write!(html, "<h{level}>{}</h{level}>", sanitize_inline(t));
+                push_text(&strip_inline(t));
+            }
+            Block::List { style, items } => {
+                let tag = match style {
+                    ListStyle::Ordered => "ol",
+                    ListStyle::Unordered => "ul",
+                };
+                let _ = write!(html, "<{tag}>");
+                for item in items {
+                    let _ = write!(html, "<li>{}</li>", sanitize_inline(item));
+                }
+                let _ = write!(html, "</{tag}>");
+                let plain: Vec<String> = items.iter().map(|i| strip_inline(i)).collect();
+                push_text(&plain.join("\n"));
+            }
+            Block::Quote { text: t, citation } => {
+                let _ = write!(html, "<blockquote><p>{}</p>", sanitize_inline(t));
+                if let Some(c) = citation.as_deref().filter(|c| !c.trim().is_empty()) {
+                    let _ = write!(html, "<cite>{}</cite>", escape_text(c));
+                }
+                html.push_str("</blockquote>");
+                push_text(&strip_inline(t));
+            }
+            Block::Image {
+                media,
+                caption,
+                credit,
+                ..
+            } => {
+                html.push_str("<figure>");
+                if let Some(m) = media.as_ref().filter(|m| is_safe_url(&m.url)) {
+                    let _ = write!(
+                        html,
+                        "<img src=\"{}\" alt=\"{}\"",
+                        escape_text(&m.url),
+                        escape_text(&m.alt)
+                    );
+                    if let (Some(w), Some(h)) = (m.width, m.height) {
+                        let _ = write!(html, " width=\"{w}\" height=\"{h}\"");
+                    }
+                    html.push_str(" loading=\"lazy\">");
+                }
+                let caption = caption.as_deref().map(str::trim).unwrap_or("");
+                let credit = credit.as_deref().map(str::trim).unwrap_or("");
+                if !caption.is_empty() || !credit.is_empty() {
+                    html.push_str("<figcaption>");
+                    html.push_str(&sanitize_inline(caption));
+                    if !credit.is_empty() {
+                        let _ = write!(html, " <small>{}</small>", escape_text(credit));
+                    }
+                    html.push_str("</figcaption>");
+                }
+                html.push_str("</figure>");
+            }
+            Block::Embed {
+                provider,
+                url,
+                title,
+            } => {
+                if is_safe_url(url) {
+                    let label = title.as_deref().unwrap_or(url);
+                    let _ = write!(
+                        html,
+                        "<figure class=\"embed\" data-provider=\"{}\"><a href=\"{}\" rel=\"noopener noreferrer\">{}</a></figure>",
+                        escape_text(provider),
+                        escape_text(url),
+                        escape_text(label)
+                    );
+                }
+            }
+        }
+    }
+    let words = text.split_whitespace().count();
+    Rendered {
+        html,
+        word_count: i32::try_from(words).unwrap_or(i32::MAX),
+        reading_time_minutes: i32::try_from(words.div_ceil(WORDS_PER_MINUTE)).unwrap_or(i32::MAX),
+        text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_sanitised_html_and_plain_text() {
+        let blocks = vec![
+            Block::Heading {
+                level: 2,
+                text: "Bình đẳng giới".into(),
+            },
+            Block::Paragraph {
+                text: "Một <strong>đoạn</strong> <script>alert(1)</script><a href=\"javascript:x\" onclick=\"y\">văn</a> &amp; bản".into(),
+            },
+            Block::Quote {
+                text: "Trích dẫn".into(),
+                citation: Some("<b>Nguồn</b>".into()),
+            },
+        ];
+        let r = render(&blocks);
+        assert!(r.html.contains("<h2>Bình đẳng giới</h2>"));
+        assert!(r.html.contains("<strong>đoạn</strong>"));
+        assert!(!r.html.contains("script"));
+        assert!(!r.html.contains("javascript"));
+        assert!(!r.html.contains("onclick"));
+        assert!(r.html.contains("<cite>&lt;b&gt;Nguồn&lt;/b&gt;</cite>"));
+        assert_eq!(r.text, "Bình đẳng giới\n\nMột đoạn văn & bản\n\nTrích dẫn");
+        assert_eq!(r.word_count, 9);
+        assert_eq!(r.reading_time_minutes, 1);
+    }
+}

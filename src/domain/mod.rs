@@ -1,0 +1,5 @@
+//! Domain values that are valid by construction: body blocks, cursors, text.
+
+pub mod body;
+pub mod cursor;
+pub mod text;

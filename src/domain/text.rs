@@ -1,0 +1,79 @@
+//! Text helpers for Vietnamese content: slugs without diacritics and
+//! excerpts cut at a word boundary.
+
+/// About how long an excerpt may be, in characters (not bytes).
+pub const EXCERPT_CHARS: usize = 160;
+
+/// `Quảng Ninh hưởng ứng…` → `quang-ninh-huong-ung`; `đ` → `d`.
+pub fn slugify(text: &str) -> String {
+    slug::slugify(text)
+}
+
+/// Whether `slug` has the shape the database accepts.
+pub fn is_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 200
+        && slug
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+/// The first `max_chars` characters of `text` or fewer, cut at a word
+/// boundary and ended with `…`; `text` itself (trimmed) when it is short
+/// enough. Never splits a word or a multi-byte character.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max_chars {
+        return text;
+    }
+    // Leave room for the ellipsis.
+    let budget = max_chars.saturating_sub(1);
+    let mut cut = 0;
+    for (count, (index, c)) in text.char_indices().enumerate() {
+        if count > budget {
+            break;
+        }
+        if c == ' ' {
+            cut = index;
+        }
+    }
+    if cut == 0 {
+        // One enormous word: cut at a character boundary instead.
+        cut = text
+            .char_indices()
+            .nth(budget)
+            .map_or(text.len(), |(index, _)| index);
+    }
+    let head = text[..cut].trim_end_matches(|c: char| c == ' ' || ",;:-–—(".contains(c));
+    format!("{head}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_drop_vietnamese_diacritics() {
+        assert_eq!(
+            slugify("Quảng Ninh hưởng ứng Tháng hành động vì bình đẳng giới"),
+            "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi"
+        );
+        assert_eq!(slugify("Đông Mai, Đắk Lắk"), "dong-mai-dak-lak");
+        assert!(is_slug("dong-mai-2"));
+        assert!(!is_slug("Dong-mai") && !is_slug("a--b") && !is_slug("-a") && !is_slug(""));
+    }
+
+    #[test]
+    fn excerpts_end_at_a_word_with_an_ellipsis() {
+        let text = "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên), Sở LĐ-TB&XH phối hợp với LĐLĐ tỉnh, Ban Quản lý Khu kinh tế Quảng Ninh, UBND TX Quảng Yên tổ chức lễ phát động hưởng ứng Tháng hành động.";
+        let e = excerpt(text, EXCERPT_CHARS);
+        assert!(e.ends_with('…'));
+        assert!(e.chars().count() <= EXCERPT_CHARS);
+        let head = e.trim_end_matches('…');
+        assert!(text.starts_with(head));
+        assert_eq!(text[head.len()..].chars().next(), Some(' '));
+        assert_eq!(excerpt("ngắn gọn", 160), "ngắn gọn");
+        let long_word = "đ".repeat(300);
+        assert_eq!(excerpt(&long_word, 10).chars().count(), 10);
+    }
+}

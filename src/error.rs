@@ -1,0 +1,247 @@
+//! One error story for requests: every failure is an [`ApiError`], rendered as
+//! an RFC 9457 `application/problem+json` document with a stable `code`.
+//!
+//! Client mistakes carry what was wrong; server-side failures are logged with
+//! their cause and answered with an opaque 500 or 503.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:newsroom:problem:invalid_parameter",
+    "title": "Invalid parameter",
+    "status": 400,
+    "detail": "`limit` must be an integer from 1 to 100",
+    "code": "invalid_parameter",
+    "errors": [{"parameter": "limit", "reason": "must be an integer from 1 to 100"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:newsroom:problem:{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short, human-readable summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this occurrence.
+    pub detail: String,
+    /// A stable, machine-readable code; the same as the end of `type`.
+    pub code: String,
+    /// The parameters or fields at fault, when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ParameterError>,
+}
+
+/// One parameter or field at fault.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ParameterError {
+    /// The name of the query parameter, path segment or body field.
+    pub parameter: String,
+    /// Why its value was refused.
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("`{parameter}` {reason}")]
+    InvalidParameter { parameter: String, reason: String },
+    #[error("the query string could not be read: {0}")]
+    MalformedQuery(String),
+    #[error("the request body is not valid JSON for this endpoint: {0}")]
+    MalformedBody(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("`cursor` is not a cursor this endpoint issued for this sort order")]
+    InvalidCursor,
+    #[error("no {resource} matches `{key}`")]
+    NotFound { resource: &'static str, key: String },
+    #[error("no route matches {method} {path}")]
+    RouteNotFound { method: String, path: String },
+    #[error("{method} is not allowed here; allowed: {}", allow.join(", "))]
+    MethodNotAllowed { method: String, allow: Vec<String> },
+    #[error("the database is not reachable; retry shortly")]
+    Unavailable(String),
+    #[error("an internal error occurred")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn invalid(parameter: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            parameter: parameter.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn not_found(resource: &'static str, key: impl Into<String>) -> Self {
+        Self::NotFound {
+            resource,
+            key: key.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidParameter { .. } => "invalid_parameter",
+            Self::MalformedQuery(_) => "malformed_query",
+            Self::MalformedBody(_) => "malformed_body",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::InvalidCursor => "invalid_cursor",
+            Self::NotFound { .. } => "not_found",
+            Self::RouteNotFound { .. } => "route_not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::InvalidParameter { .. } => "Invalid parameter",
+            Self::MalformedQuery(_) => "Malformed query string",
+            Self::MalformedBody(_) => "Malformed request body",
+            Self::PayloadTooLarge(_) => "Request body too large",
+            Self::InvalidCursor => "Invalid cursor",
+            Self::NotFound { .. } => "Resource not found",
+            Self::RouteNotFound { .. } => "Route not found",
+            Self::MethodNotAllowed { .. } => "Method not allowed",
+            Self::Unavailable(_) => "Service unavailable",
+            Self::Internal(_) => "Internal server error",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let errors = match self {
+            Self::InvalidParameter { parameter, reason } => vec![ParameterError {
+                parameter: parameter.clone(),
+                reason: reason.clone(),
+            }],
+            Self::InvalidCursor => vec![ParameterError {
+                parameter: "cursor".into(),
+                reason: "is not a cursor issued by this endpoint for this sort order".into(),
+            }],
+            _ => Vec::new(),
+        };
+        Problem {
+            kind: format!("urn:newsroom:problem:{}", self.code()),
+            title: self.title().to_owned(),
+            status: self.status_code().as_u16(),
+            detail: self.to_string(),
+            code: self.code().to_owned(),
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidParameter { .. }
+            | Self::MalformedQuery(_)
+            | Self::MalformedBody(_)
+            | Self::InvalidCursor => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound { .. } | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => log::error!("internal error: {cause:#}"),
+            Self::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        match self {
+            Self::MethodNotAllowed { allow, .. } => {
+                if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+                    response.insert_header((header::ALLOW, value));
+                }
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::Error;
+        match error {
+            Error::NotFound => Self::not_found("resource", "the request"),
+            Error::DatabaseError(_, ref info) if is_connection_failure(info.message()) => {
+                Self::Unavailable(error.to_string())
+            }
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+fn is_connection_failure(message: &str) -> bool {
+    message.contains("connection closed") || message.contains("terminating connection")
+}
+
+/// Renders extractor failures (query strings, JSON bodies, paths) through the
+/// same problem document as everything else.
+pub fn query_error(error: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let message = error.to_string();
+    let message = message
+        .strip_prefix("Query deserialize error: ")
+        .unwrap_or(&message)
+        .to_owned();
+    // serde names the offending field in backticks for unknown and duplicate fields.
+    match message.split('`').nth(1) {
+        Some(field) if message.starts_with("unknown field") => ApiError::invalid(
+            field,
+            "is not a parameter of this endpoint".to_owned() + expected_suffix(&message),
+        ),
+        Some(field) if message.starts_with("duplicate field") => {
+            ApiError::invalid(field, "is given more than once")
+        }
+        _ => ApiError::MalformedQuery(message),
+    }
+    .into()
+}
+
+fn expected_suffix(message: &str) -> &str {
+    match message.find(", expected") {
+        Some(at) => &message[at..],
+        None => "",
+    }
+}
+
+pub fn json_error(error: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError;
+    match error {
+        JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
+            ApiError::PayloadTooLarge(limit)
+        }
+        other => ApiError::MalformedBody(other.to_string()),
+    }
+    .into()
+}
+
+pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::MalformedQuery(error.to_string()).into()
+}

@@ -1,0 +1,103 @@
+//! Newsroom: a headless JSON/REST content API for news publishers.
+//!
+//! [`build_app`] is the one place the HTTP application is assembled; the
+//! binary and the integration tests both serve it through [`serve`].
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod models;
+pub mod openapi;
+pub mod schema;
+pub mod seed;
+pub mod views;
+
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Logger;
+use actix_web::{App, HttpResponse, web};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::AppState;
+use crate::api::cache::ResponseCache;
+use crate::api::system::{ServedSpec, fallback, openapi_json};
+
+/// Largest JSON request body accepted.
+const JSON_LIMIT: usize = 2 * 1024 * 1024;
+
+/// What every worker shares: state, the response cache and the spec.
+#[derive(Clone)]
+pub struct Shared {
+    state: web::Data<AppState>,
+    cache: web::Data<ResponseCache>,
+    spec: web::Data<ServedSpec>,
+}
+
+impl Shared {
+    pub fn new(state: AppState) -> Self {
+        let spec = openapi::spec();
+        Self {
+            cache: web::Data::new(ResponseCache::new(state.settings.cache_ttl_secs)),
+            state: web::Data::new(state),
+            spec: web::Data::new(ServedSpec::new(&spec)),
+        }
+    }
+}
+
+/// The application: routes, error rendering, logging, docs.
+pub fn build_app(
+    shared: Shared,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .app_data(shared.state)
+        .app_data(shared.cache)
+        .app_data(shared.spec)
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(JSON_LIMIT)
+                .error_handler(error::json_error),
+        )
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .configure(api::config)
+        .split_for_parts();
+    app.route("/api/v1/openapi.json", web::get().to(openapi_json))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            }),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").config(
+            utoipa_swagger_ui::Config::from("/api/v1/openapi.json").try_it_out_enabled(true),
+        ))
+        .default_service(web::to(fallback))
+        .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+}
+
+/// Serves the application on `listener` until the server is stopped.
+pub fn serve(listener: TcpListener, shared: Shared, workers: Option<usize>) -> std::io::Result<Server> {
+    let mut server = actix_web::HttpServer::new(move || build_app(shared.clone()))
+        .listen(listener)?
+        .shutdown_timeout(10);
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,104 @@
+//! The `newsroom` binary: parse the command line, find or start the
+//! database, apply migrations, then serve or run the one-off command.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use newsroom::config::{Cli, Command, Options};
+use newsroom::db::{self, ClusterOptions, EmbeddedPostgres};
+use newsroom::{api::AppState, openapi, seed};
+
+const DATABASE: &str = "newsroom";
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        print!("{}", openapi::spec_json());
+        return Ok(());
+    }
+    let options = cli.options;
+    // Kept alive until the command ends; dropping it stops a cluster we started.
+    let (url, cluster) = database(&options).await?;
+    let applied = db::run_migrations(&url).await?;
+    if applied > 0 {
+        log::info!("applied {applied} migration(s)");
+    }
+    match command {
+        Command::Migrate => println!("database is up to date ({applied} migration(s) applied)"),
+        Command::Seed(args) => {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            if args.demo {
+                if seed::demo::load(&mut conn).await? {
+                    println!("demo content loaded");
+                } else {
+                    println!("articles already exist; demo content not loaded");
+                }
+            } else if let Some(n) = args.synthetic {
+                let started = std::time::Instant::now();
+                let inserted = seed::synthetic::load(&mut conn, n).await?;
+                println!(
+                    "inserted {inserted} synthetic articles in {:.1}s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        Command::Serve => {
+            if cluster.is_some() {
+                let mut conn = AsyncPgConnection::establish(&url).await?;
+                if seed::demo::load(&mut conn).await? {
+                    log::info!("empty database: loaded the demo content");
+                }
+            }
+            serve(&options, &url).await?;
+        }
+        Command::Openapi => unreachable!("handled above"),
+    }
+    drop(cluster);
+    Ok(())
+}
+
+/// DATABASE_URL when set; otherwise the private cluster under --data-dir,
+/// with its `newsroom` database created on first use.
+async fn database(options: &Options) -> anyhow::Result<(String, Option<EmbeddedPostgres>)> {
+    if let Some(url) = &options.database_url {
+        return Ok((url.clone(), None));
+    }
+    let data_dir = options.data_dir.join("pg");
+    let cluster = tokio::task::spawn_blocking(move || {
+        EmbeddedPostgres::start(&data_dir, ClusterOptions::default())
+    })
+    .await??;
+    db::create_database(&cluster.url("postgres"), DATABASE, None).await?;
+    Ok((cluster.url(DATABASE), Some(cluster)))
+}
+
+async fn serve(options: &Options, url: &str) -> anyhow::Result<()> {
+    let pool = db::pool(url, options.pool_size)?;
+    let state = AppState::new(pool, options.settings());
+    let addr = options.listen_addr();
+    let listener = TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;
+    log::info!(
+        "serving on http://{} (API under /api/v1, docs at /docs)",
+        listener.local_addr()?
+    );
+    newsroom::serve(listener, newsroom::Shared::new(state), options.workers)?
+        .await
+        .context("running the HTTP server")
+}

@@ -1,0 +1,42 @@
+//! Media records: images and their metadata (the files live elsewhere).
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::schema::media;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = media)]
+pub struct Media {
+    pub id: i64,
+    pub url: String,
+    pub alt: String,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub mime_type: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = media)]
+pub struct NewMedia<'a> {
+    pub url: &'a str,
+    pub alt: &'a str,
+    pub caption: Option<&'a str>,
+    pub credit: Option<&'a str>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub mime_type: &'a str,
+}
+
+pub async fn by_ids(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Media>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    media::table
+        .filter(media::id.eq_any(ids.to_vec()))
+        .select(Media::as_select())
+        .load(&mut conn)
+        .await
+}

@@ -1,0 +1,520 @@
+//! The JSON the API speaks: response types with their OpenAPI schemas, and
+//! the conversions from database rows (times in the site's time zone, media
+//! URLs made absolute, canonical URLs filled in).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::config::Settings;
+use crate::domain::body::Block;
+use crate::models::article::{Article as ArticleRow, ArticleCard};
+use crate::models::author::{Author, AuthorRef};
+use crate::models::category::{Category, CategoryTree};
+use crate::models::media::Media;
+use crate::models::tag::{Tag, TagRef};
+
+/// A page of articles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleList {
+    pub items: Vec<ArticleSummary>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[schema(example = "MXxhLXB1Yi1kZXNjfDE3MDAwMzE1NDAwMDAwMDB8NDI")]
+    pub next_cursor: Option<String>,
+    /// How many articles match the filters; only with `include_total=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+/// An article as shown in lists: everything but the body.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1,
+    "slug": "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi",
+    "title": "Quảng Ninh hưởng ứng Tháng hành động vì bình đẳng giới và phòng ngừa ứng phó với bạo lực trên cơ sở giới",
+    "summary": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên), Sở LĐ-TB&XH phối hợp với LĐLĐ tỉnh…",
+    "excerpt": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên), Sở LĐ-TB&XH phối hợp với LĐLĐ tỉnh, Ban Quản lý Khu kinh tế Quảng Ninh, UBND TX Quảng Yên tổ chức lễ phát…",
+    "url": "http://localhost:8080/quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi",
+    "cover": null,
+    "category": {"id": 2, "slug": "dan-so", "name": "Dân số"},
+    "authors": [{"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai"}],
+    "published_at": "2023-11-15T13:59:00+07:00",
+    "updated_at": "2023-11-15T13:59:00+07:00",
+    "word_count": 352,
+    "reading_time_minutes": 2,
+    "featured": false,
+    "language": "vi"
+}))]
+pub struct ArticleSummary {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    /// The lead paragraph (sapo).
+    pub summary: String,
+    /// About 160 characters, cut at a word boundary, ending in `…`.
+    pub excerpt: String,
+    /// The canonical web address of the article.
+    pub url: String,
+    pub cover: Option<Cover>,
+    pub category: CategoryRef,
+    /// The byline, in order.
+    pub authors: Vec<AuthorSummary>,
+    /// Only with `include=tags`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<TagSummary>>,
+    pub published_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub featured: bool,
+    /// BCP 47 language tag.
+    #[schema(example = "vi")]
+    pub language: String,
+}
+
+/// One article with its body and everything a page needs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Article {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    /// The lead paragraph (sapo).
+    pub summary: String,
+    pub excerpt: String,
+    /// The canonical web address: `seo.canonical_url` when set, otherwise
+    /// the site's own address for the slug.
+    pub url: String,
+    pub cover: Option<Cover>,
+    pub category: CategoryRef,
+    /// From the root category down to the article's own (breadcrumbs).
+    pub breadcrumbs: Vec<CategoryRef>,
+    pub authors: Vec<AuthorSummary>,
+    pub tags: Vec<TagSummary>,
+    /// The body as structured blocks, for native rendering.
+    pub body: Vec<Block>,
+    /// The body rendered to sanitised HTML.
+    #[schema(example = "<p>Tại buổi lễ phát động, đại diện Sở LĐ-TB&amp;XH kêu gọi…</p>")]
+    pub body_html: String,
+    /// The body as plain text, paragraphs separated by a blank line.
+    pub body_text: String,
+    pub published_at: DateTime<FixedOffset>,
+    /// When it was first published; `published_at` may be later after a re-publish.
+    pub first_published_at: Option<DateTime<FixedOffset>>,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub featured: bool,
+    #[schema(example = "vi")]
+    pub language: String,
+    /// Where the story comes from, e.g. a partner newspaper.
+    #[schema(example = "Báo Quảng Ninh")]
+    pub source: Option<String>,
+    pub seo: Seo,
+    /// Increases with every save; send it back to update (optimistic concurrency).
+    pub version: i32,
+    /// Only with `include=related`: the same list as `/articles/{slug}/related`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<Vec<RelatedArticle>>,
+}
+
+/// Search-engine and social fields, with fallbacks already applied.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Seo {
+    /// `<title>`: the meta title, or the article title.
+    pub meta_title: String,
+    /// `<meta name="description">`: the meta description, or the excerpt.
+    pub meta_description: String,
+    pub canonical_url: String,
+    /// The image for social cards: the social image, or the cover.
+    pub social_image: Option<MediaView>,
+}
+
+/// A compact article for "Cùng chuyên mục" and related boxes.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 2,
+    "slug": "ra-quan-dieu-tra-dan-so-va-nha-o-giua-ky-nam-2024",
+    "title": "Ra quân điều tra dân số và nhà ở giữa kỳ năm 2024",
+    "excerpt": "Nhằm thu thập thông tin về dân số, nhà ở làm cơ sở để đánh giá tình hình phát triển kinh tế - xã hội, lễ ra…",
+    "url": "http://localhost:8080/ra-quan-dieu-tra-dan-so-va-nha-o-giua-ky-nam-2024",
+    "cover": null,
+    "published_at": "2024-04-01T08:30:00+07:00",
+    "pinned": false
+}))]
+pub struct RelatedArticle {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub url: String,
+    pub cover: Option<Cover>,
+    pub published_at: DateTime<FixedOffset>,
+    /// Whether an editor pinned it by hand.
+    pub pinned: bool,
+}
+
+/// A list of related articles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelatedList {
+    pub items: Vec<RelatedArticle>,
+}
+
+/// The cover image as placed on this article.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cover {
+    pub media: MediaView,
+    /// The caption for this placement (falls back to the media caption).
+    pub caption: Option<String>,
+}
+
+/// An image from the media library.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1,
+    "url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg",
+    "alt": "Lễ phát động tại KCN Đông Mai",
+    "caption": "Các đại biểu tham dự lễ phát động.",
+    "credit": "Báo Quảng Ninh",
+    "width": 1200,
+    "height": 800,
+    "mime_type": "image/jpeg"
+}))]
+pub struct MediaView {
+    pub id: i64,
+    /// Absolute URL of the file.
+    pub url: String,
+    pub alt: String,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub mime_type: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 2, "slug": "dan-so", "name": "Dân số"}))]
+pub struct CategoryRef {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai"}))]
+pub struct AuthorSummary {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "slug": "binh-dang-gioi", "name": "Bình đẳng giới"}))]
+pub struct TagSummary {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+/// A node of the category tree.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryNode {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    /// Order among its siblings.
+    pub position: i32,
+    /// Published articles filed directly in this category.
+    pub article_count: i64,
+    /// Published articles in this category and all below it.
+    pub total_article_count: i64,
+    #[schema(no_recursion)]
+    pub children: Vec<CategoryNode>,
+}
+
+/// The whole category tree, roots in editorial order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryTreeView {
+    pub items: Vec<CategoryNode>,
+}
+
+/// One category with its place in the tree.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 2, "slug": "dan-so", "name": "Dân số", "description": "Tin tức về công tác dân số.",
+    "parent": {"id": 1, "slug": "xa-hoi", "name": "Xã hội"},
+    "ancestors": [{"id": 1, "slug": "xa-hoi", "name": "Xã hội"}],
+    "children": [], "article_count": 5, "total_article_count": 5
+}))]
+pub struct CategoryDetail {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub parent: Option<CategoryRef>,
+    /// From the root down to the parent (breadcrumbs).
+    pub ancestors: Vec<CategoryRef>,
+    /// Direct children in editorial order.
+    pub children: Vec<CategoryRef>,
+    pub article_count: i64,
+    pub total_article_count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "slug": "binh-dang-gioi", "name": "Bình đẳng giới", "description": "Tin về bình đẳng giới."}))]
+pub struct TagView {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagList {
+    pub items: Vec<TagView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai", "bio": "Phóng viên mảng xã hội.", "avatar_url": "http://localhost:8080/media/authors/tran-thanh-mai.jpg"}))]
+pub struct AuthorView {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub bio: String,
+    pub avatar_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorList {
+    pub items: Vec<AuthorView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Health and readiness answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+pub struct Health {
+    /// `ok`, or `unavailable` when a dependency is down.
+    pub status: String,
+}
+
+/// Turns rows into views for one request: the settings plus the category
+/// tree already loaded for it.
+pub struct Presenter<'a> {
+    pub settings: &'a Arc<Settings>,
+    pub tree: &'a CategoryTree,
+}
+
+impl Presenter<'_> {
+    pub fn time(&self, t: DateTime<Utc>) -> DateTime<FixedOffset> {
+        t.with_timezone(&self.settings.timezone).fixed_offset()
+    }
+
+    /// Relative media paths become absolute under the site's address.
+    pub fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') {
+            format!("{}{url}", self.settings.site_url)
+        } else {
+            url.to_owned()
+        }
+    }
+
+    pub fn article_url(&self, slug: &str, canonical: Option<&str>) -> String {
+        match canonical.filter(|c| !c.is_empty()) {
+            Some(c) => c.to_owned(),
+            None => format!("{}/{slug}", self.settings.site_url),
+        }
+    }
+
+    pub fn category(&self, id: i64) -> CategoryRef {
+        self.tree
+            .get(id)
+            .map(category_ref)
+            .unwrap_or_else(|| CategoryRef {
+                id,
+                slug: String::new(),
+                name: String::new(),
+            })
+    }
+
+    pub fn breadcrumbs(&self, id: i64) -> Vec<CategoryRef> {
+        let mut path: Vec<CategoryRef> = self.tree.ancestors(id).into_iter().map(category_ref).collect();
+        path.push(self.category(id));
+        path
+    }
+
+    pub fn media(&self, m: &Media) -> MediaView {
+        MediaView {
+            id: m.id,
+            url: self.absolute(&m.url),
+            alt: m.alt.clone(),
+            caption: m.caption.clone(),
+            credit: m.credit.clone(),
+            width: m.width,
+            height: m.height,
+            mime_type: m.mime_type.clone(),
+        }
+    }
+
+    pub fn cover(&self, card: &ArticleCard, media: &[Media]) -> Option<Cover> {
+        let m = media.iter().find(|m| Some(m.id) == card.cover_media_id)?;
+        Some(Cover {
+            caption: card.cover_caption.clone().or_else(|| m.caption.clone()),
+            media: self.media(m),
+        })
+    }
+
+    pub fn summary(
+        &self,
+        card: &ArticleCard,
+        media: &[Media],
+        authors: Vec<AuthorSummary>,
+        tags: Option<Vec<TagSummary>>,
+    ) -> ArticleSummary {
+        ArticleSummary {
+            id: card.id,
+            slug: card.slug.clone(),
+            title: card.title.clone(),
+            summary: card.summary.clone(),
+            excerpt: card.excerpt.clone(),
+            url: self.article_url(&card.slug, card.canonical_url.as_deref()),
+            cover: self.cover(card, media),
+            category: self.category(card.category_id),
+            authors,
+            tags,
+            published_at: self.time(card.published_at.unwrap_or_default()),
+            updated_at: self.time(card.updated_at),
+            word_count: card.word_count,
+            reading_time_minutes: card.reading_time_minutes,
+            featured: card.featured,
+            language: card.language.clone(),
+        }
+    }
+
+    pub fn related(&self, card: &ArticleCard, media: &[Media], pinned: bool) -> RelatedArticle {
+        RelatedArticle {
+            id: card.id,
+            slug: card.slug.clone(),
+            title: card.title.clone(),
+            excerpt: card.excerpt.clone(),
+            url: self.article_url(&card.slug, card.canonical_url.as_deref()),
+            cover: self.cover(card, media),
+            published_at: self.time(card.published_at.unwrap_or_default()),
+            pinned,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn article(
+        &self,
+        row: ArticleRow,
+        media: &[Media],
+        authors: Vec<AuthorSummary>,
+        tags: Vec<TagSummary>,
+        related: Option<Vec<RelatedArticle>>,
+    ) -> Article {
+        let card = row.card();
+        let url = self.article_url(&row.slug, row.canonical_url.as_deref());
+        let cover = self.cover(&card, media);
+        let social_image = row
+            .social_image_id
+            .or(row.cover_media_id)
+            .and_then(|id| media.iter().find(|m| m.id == id))
+            .map(|m| self.media(m));
+        // Stored bodies were validated on save; an unreadable one is shown empty
+        // rather than failing the page.
+        let body: Vec<Block> = serde_json::from_value(row.body).unwrap_or_else(|e| {
+            log::error!("article {} has an unreadable body: {e}", row.id);
+            Vec::new()
+        });
+        Article {
+            id: row.id,
+            seo: Seo {
+                meta_title: row.meta_title.clone().unwrap_or_else(|| row.title.clone()),
+                meta_description: row
+                    .meta_description
+                    .clone()
+                    .unwrap_or_else(|| row.excerpt.clone()),
+                canonical_url: url.clone(),
+                social_image,
+            },
+            slug: row.slug,
+            title: row.title,
+            summary: row.summary,
+            excerpt: row.excerpt,
+            url,
+            cover,
+            category: self.category(row.category_id),
+            breadcrumbs: self.breadcrumbs(row.category_id),
+            authors,
+            tags,
+            body,
+            body_html: row.body_html,
+            body_text: row.body_text,
+            published_at: self.time(row.published_at.unwrap_or_default()),
+            first_published_at: row.first_published_at.map(|t| self.time(t)),
+            created_at: self.time(row.created_at),
+            updated_at: self.time(row.updated_at),
+            word_count: row.word_count,
+            reading_time_minutes: row.reading_time_minutes,
+            featured: row.featured,
+            language: row.language,
+            source: row.source,
+            version: row.version,
+            related,
+        }
+    }
+
+    pub fn author(&self, a: Author) -> AuthorView {
+        AuthorView {
+            id: a.id,
+            slug: a.slug,
+            name: a.name,
+            bio: a.bio,
+            avatar_url: a.avatar_url.map(|u| self.absolute(&u)),
+        }
+    }
+}
+
+pub fn category_ref(c: &Category) -> CategoryRef {
+    CategoryRef {
+        id: c.id,
+        slug: c.slug.clone(),
+        name: c.name.clone(),
+    }
+}
+
+impl From<AuthorRef> for AuthorSummary {
+    fn from(a: AuthorRef) -> Self {
+        Self {
+            id: a.id,
+            slug: a.slug,
+            name: a.name,
+        }
+    }
+}
+
+impl From<TagRef> for TagSummary {
+    fn from(t: TagRef) -> Self {
+        Self {
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+        }
+    }
+}
+
+impl From<Tag> for TagView {
+    fn from(t: Tag) -> Self {
+        Self {
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+            description: t.description,
+        }
+    }
+}
