@@ -7,7 +7,11 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "newsroom", version, about = "Headless JSON/REST content API for news publishers")]
+#[command(
+    name = "newsroom",
+    version,
+    about = "Headless JSON/REST content API for news publishers"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub options: Options,
@@ -50,7 +54,12 @@ pub struct Options {
     #[arg(long, env = "PORT", global = true, hide = true)]
     pub port: Option<u16>,
     /// Where the private PostgreSQL cluster lives when DATABASE_URL is unset.
-    #[arg(long, env = "NEWSROOM_DATA_DIR", default_value = ".newsroom", global = true)]
+    #[arg(
+        long,
+        env = "NEWSROOM_DATA_DIR",
+        default_value = ".newsroom",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Database connections per process.
     #[arg(long, env = "NEWSROOM_POOL_SIZE", default_value_t = 16, global = true)]
@@ -59,10 +68,20 @@ pub struct Options {
     #[arg(long, env = "NEWSROOM_WORKERS", global = true)]
     pub workers: Option<usize>,
     /// The site's time zone: times in responses carry its offset.
-    #[arg(long, env = "NEWSROOM_TIMEZONE", default_value = "Asia/Ho_Chi_Minh", global = true)]
+    #[arg(
+        long,
+        env = "NEWSROOM_TIMEZONE",
+        default_value = "Asia/Ho_Chi_Minh",
+        global = true
+    )]
     pub timezone: Tz,
     /// The public web address of the site, for canonical and media URLs.
-    #[arg(long, env = "NEWSROOM_SITE_URL", default_value = "http://localhost:8080", global = true)]
+    #[arg(
+        long,
+        env = "NEWSROOM_SITE_URL",
+        default_value = "http://localhost:8080",
+        global = true
+    )]
     pub site_url: String,
     /// Seconds a public GET response may be served from the in-process cache
     /// (0 turns the cache off).

@@ -204,7 +204,10 @@ fn is_connection_failure(message: &str) -> bool {
 
 /// Renders extractor failures (query strings, JSON bodies, paths) through the
 /// same problem document as everything else.
-pub fn query_error(error: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+pub fn query_error(
+    error: actix_web::error::QueryPayloadError,
+    _: &HttpRequest,
+) -> actix_web::Error {
     let message = error.to_string();
     let message = message
         .strip_prefix("Query deserialize error: ")
@@ -234,14 +237,13 @@ fn expected_suffix(message: &str) -> &str {
 pub fn json_error(error: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError;
     match error {
-        JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
-            ApiError::PayloadTooLarge(limit)
-        }
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge(limit),
         other => ApiError::MalformedBody(other.to_string()),
     }
     .into()
 }
 
 pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::MalformedQuery(error.to_string()).into()
+    ApiError::invalid("path", format!("could not be read: {error}")).into()
 }

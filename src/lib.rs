@@ -73,26 +73,33 @@ pub fn build_app(
                 .error_handler(error::json_error),
         )
         .app_data(web::PathConfig::default().error_handler(error::path_error))
+        // Before the /api/v1 scope, which would otherwise take the path.
+        .route("/api/v1/openapi.json", web::get().to(openapi_json))
         .configure(api::config)
         .split_for_parts();
-    app.route("/api/v1/openapi.json", web::get().to(openapi_json))
-        .route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header(("Location", "/docs/"))
-                    .finish()
-            }),
-        )
-        .service(SwaggerUi::new("/docs/{_:.*}").config(
+    app.route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header(("Location", "/docs/"))
+                .finish()
+        }),
+    )
+    .service(
+        SwaggerUi::new("/docs/{_:.*}").config(
             utoipa_swagger_ui::Config::from("/api/v1/openapi.json").try_it_out_enabled(true),
-        ))
-        .default_service(web::to(fallback))
-        .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+        ),
+    )
+    .default_service(web::to(fallback))
+    .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
 }
 
 /// Serves the application on `listener` until the server is stopped.
-pub fn serve(listener: TcpListener, shared: Shared, workers: Option<usize>) -> std::io::Result<Server> {
+pub fn serve(
+    listener: TcpListener,
+    shared: Shared,
+    workers: Option<usize>,
+) -> std::io::Result<Server> {
     let mut server = actix_web::HttpServer::new(move || build_app(shared.clone()))
         .listen(listener)?
         .shutdown_timeout(10);

@@ -180,13 +180,21 @@ pub async fn list_articles(
     let fields = params::names("fields", q.fields.as_deref(), SUMMARY_FIELDS)?;
     let include = params::names("include", q.include.as_deref(), &["tags"])?;
     let with_tags = include.as_ref().is_some_and(|i| i.contains("tags"));
-    let include_total = params::boolean("include_total", q.include_total.as_deref())?.unwrap_or(false);
+    let include_total =
+        params::boolean("include_total", q.include_total.as_deref())?.unwrap_or(false);
     let category = params::slug("category", q.category.as_deref())?;
     let tag_slug = params::slug("tag", q.tag.as_deref())?;
     let author_slug = params::slug("author", q.author.as_deref())?;
     let language = match q.language {
-        Some(l) if l.is_empty() || l.len() > 35 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
-            return Err(ApiError::invalid("language", "must be a language tag such as `vi`"));
+        Some(l)
+            if l.is_empty()
+                || l.len() > 35
+                || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            return Err(ApiError::invalid(
+                "language",
+                "must be a language tag such as `vi`",
+            ));
         }
         other => other,
     };
@@ -226,7 +234,8 @@ pub async fn list_articles(
         filter.tag_id = Some(t.id);
     }
     if let Some(found) = found_author {
-        let a = found.ok_or_else(|| ApiError::not_found("author", author_slug.unwrap_or_default()))?;
+        let a =
+            found.ok_or_else(|| ApiError::not_found("author", author_slug.unwrap_or_default()))?;
         filter.author_id = Some(a.id);
     }
 
@@ -293,11 +302,17 @@ async fn summaries(
     )?;
     let mut authors_by_article: HashMap<i64, Vec<AuthorSummary>> = HashMap::new();
     for (article_id, a) in authors {
-        authors_by_article.entry(article_id).or_default().push(a.into());
+        authors_by_article
+            .entry(article_id)
+            .or_default()
+            .push(a.into());
     }
     let mut tags_by_article: HashMap<i64, Vec<TagSummary>> = HashMap::new();
     for (article_id, t) in tags {
-        tags_by_article.entry(article_id).or_default().push(t.into());
+        tags_by_article
+            .entry(article_id)
+            .or_default()
+            .push(t.into());
     }
     let presenter = Presenter {
         settings: &state.settings,

@@ -53,6 +53,7 @@ pub async fn list_authors(
 pub async fn get_author(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    _: web::Query<crate::api::params::NoParams>,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
     let conn = state.conn().await?;

@@ -110,12 +110,14 @@ pub async fn cache_and_etag(
     }
     let cache = req.app_data::<Data<ResponseCache>>().cloned();
     let key = req.uri().to_string();
-    if let Some(entries) = cache.as_ref().and_then(|c| c.entries.as_ref()) {
-        if let Some(hit) = entries.get(&key) {
-            let (http_req, _) = req.into_parts();
-            let response = respond(&http_req, &hit);
-            return Ok(ServiceResponse::new(http_req, response));
-        }
+    if let Some(hit) = cache
+        .as_ref()
+        .and_then(|c| c.entries.as_ref())
+        .and_then(|entries| entries.get(&key))
+    {
+        let (http_req, _) = req.into_parts();
+        let response = respond(&http_req, &hit);
+        return Ok(ServiceResponse::new(http_req, response));
     }
     let response = next.call(req).await?;
     let is_json = response

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, get, web};
 use futures_util::try_join;
 
 use crate::api::AppState;
+use crate::api::params::NoParams;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::models::category::{self, CategoryTree};
 use crate::views::{CategoryDetail, CategoryNode, CategoryTreeView, category_ref};
@@ -56,7 +57,10 @@ fn node(tree: &CategoryTree, counts: &Counts, c: &category::Category) -> Categor
     )
 )]
 #[get("/categories")]
-pub async fn list_categories(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn list_categories(
+    state: web::Data<AppState>,
+    _: web::Query<NoParams>,
+) -> ApiResult<HttpResponse> {
     let conn = state.conn().await?;
     let conn = &*conn;
     let (tree, own) = try_join!(CategoryTree::load(conn), category::article_counts(conn))?;
@@ -85,6 +89,7 @@ pub async fn list_categories(state: web::Data<AppState>) -> ApiResult<HttpRespon
 pub async fn get_category(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    _: web::Query<NoParams>,
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
     let conn = state.conn().await?;

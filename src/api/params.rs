@@ -8,6 +8,11 @@ use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 
+/// For endpoints that take no query parameters: any given is refused.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
@@ -62,7 +67,11 @@ pub fn slug<'a>(name: &str, value: Option<&'a str>) -> ApiResult<Option<&'a str>
 }
 
 /// A comma-separated list whose every entry is one of `allowed`.
-pub fn names(name: &str, value: Option<&str>, allowed: &[&str]) -> ApiResult<Option<BTreeSet<String>>> {
+pub fn names(
+    name: &str,
+    value: Option<&str>,
+    allowed: &[&str],
+) -> ApiResult<Option<BTreeSet<String>>> {
     let Some(value) = value else {
         return Ok(None);
     };

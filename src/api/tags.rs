@@ -25,7 +25,11 @@ pub struct SlugPageQuery {
 impl SlugPageQuery {
     /// The page size and the slug to continue after.
     pub fn parse(&self, scope: &str) -> ApiResult<(i64, Option<String>)> {
-        let limit = params::limit(self.limit.as_deref(), params::DEFAULT_LIMIT, params::MAX_LIMIT)?;
+        let limit = params::limit(
+            self.limit.as_deref(),
+            params::DEFAULT_LIMIT,
+            params::MAX_LIMIT,
+        )?;
         let after = self
             .cursor
             .as_deref()
@@ -36,7 +40,12 @@ impl SlugPageQuery {
 }
 
 /// Trims a `limit + 1` page to `limit` and returns the cursor after it.
-pub fn next_page<T>(rows: &mut Vec<T>, limit: i64, scope: &str, slug: impl Fn(&T) -> &str) -> Option<String> {
+pub fn next_page<T>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    scope: &str,
+    slug: impl Fn(&T) -> &str,
+) -> Option<String> {
     if rows.len() as i64 <= limit {
         return None;
     }
@@ -80,7 +89,11 @@ pub async fn list_tags(
     )
 )]
 #[get("/tags/{slug}")]
-pub async fn get_tag(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_tag(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _: web::Query<params::NoParams>,
+) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
     let conn = state.conn().await?;
     let found = tag::find_by_slug(&conn, &slug)

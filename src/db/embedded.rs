@@ -113,6 +113,20 @@ impl EmbeddedPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// Stops whatever postmaster runs in `data_dir`, e.g. one left behind by
+    /// a process that died. Errors are ignored: there may be none.
+    pub fn stop_abandoned(data_dir: &Path) {
+        if let Ok(binaries) = Binaries::find() {
+            let _ = binaries
+                .command("pg_ctl")
+                .args(["stop", "-w", "-m", "immediate", "-D"])
+                .arg(data_dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
     /// Stops the cluster if this process started it.
     pub fn stop(&mut self) {
         if !self.owned {
@@ -276,10 +290,10 @@ impl Binaries {
 
 fn find_bindir() -> anyhow::Result<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Some(dir) = std::env::var_os("PG_BINDIR").map(PathBuf::from) {
-        if has_server(&dir) {
-            return Ok(dir);
-        }
+    if let Some(dir) = std::env::var_os("PG_BINDIR").map(PathBuf::from)
+        && has_server(&dir)
+    {
+        return Ok(dir);
     }
     if let Ok(output) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());

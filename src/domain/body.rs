@@ -29,7 +29,10 @@ pub enum Block {
         text: String,
     },
     /// A bulleted or numbered list.
-    List { style: ListStyle, items: Vec<String> },
+    List {
+        style: ListStyle,
+        items: Vec<String>,
+    },
     /// A quotation, with an optional citation.
     Quote {
         text: String,
@@ -235,7 +238,11 @@ pub fn render(blocks: &[Block]) -> Rendered {
             }
         }
     }
-    let words = text.split_whitespace().count();
+    // Punctuation standing alone (`-`, `&`) is not a word.
+    let words = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count();
     Rendered {
         html,
         word_count: i32::try_from(words).unwrap_or(i32::MAX),

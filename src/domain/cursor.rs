@@ -23,7 +23,10 @@ impl Cursor {
     }
 
     pub fn encode(&self) -> String {
-        pack(self.scope, &format!("{}|{}", self.at.timestamp_micros(), self.id))
+        pack(
+            self.scope,
+            &format!("{}|{}", self.at.timestamp_micros(), self.id),
+        )
     }
 
     /// Decodes `text`, which must have been issued for `scope`.
@@ -78,7 +81,10 @@ mod tests {
         assert_eq!(Cursor::decode(&text, "a-pub").unwrap(), cursor);
         assert!(Cursor::decode(&text, "a-upd").is_err());
         assert!(Cursor::decode(&text, "a-pu").is_err());
-        assert_eq!(decode_key(&encode_key("tags", "binh-dang-gioi"), "tags").unwrap(), "binh-dang-gioi");
+        assert_eq!(
+            decode_key(&encode_key("tags", "binh-dang-gioi"), "tags").unwrap(),
+            "binh-dang-gioi"
+        );
         assert!(decode_key(&encode_key("tags", "x"), "authors").is_err());
         for bad in ["", "!!!", "bm9wZQ", &"A".repeat(300)] {
             assert!(Cursor::decode(bad, "a-pub").is_err(), "{bad}");

@@ -13,9 +13,12 @@ pub fn slugify(text: &str) -> String {
 pub fn is_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= 200
-        && slug
-            .split('-')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && slug.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// The first `max_chars` characters of `text` or fewer, cut at a word

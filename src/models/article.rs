@@ -231,7 +231,9 @@ pub async fn list_page(
         );
     }
     query = match sort {
-        ArticleSort::NewestFirst => query.order((articles::published_at.desc(), articles::id.desc())),
+        ArticleSort::NewestFirst => {
+            query.order((articles::published_at.desc(), articles::id.desc()))
+        }
         ArticleSort::OldestFirst => query.order((articles::published_at.asc(), articles::id.asc())),
         ArticleSort::RecentlyUpdated => {
             query.order((articles::updated_at.desc(), articles::id.desc()))

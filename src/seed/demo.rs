@@ -14,7 +14,9 @@ use crate::models::author::NewAuthor;
 use crate::models::category::NewCategory;
 use crate::models::media::NewMedia;
 use crate::models::tag::NewTag;
-use crate::schema::{article_authors, article_related, article_tags, articles, authors, categories, media, tags};
+use crate::schema::{
+    article_authors, article_related, article_tags, articles, authors, categories, media, tags,
+};
 use crate::seed::Derived;
 
 const DEMO_JSON: &str = include_str!("demo.json");
@@ -100,12 +102,31 @@ struct DemoSeo {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum DemoBlock {
-    Paragraph { text: String },
-    Heading { level: u8, text: String },
-    List { style: ListStyle, items: Vec<String> },
-    Quote { text: String, citation: Option<String> },
-    Image { media: String, caption: Option<String>, credit: Option<String> },
-    Embed { provider: String, url: String, title: Option<String> },
+    Paragraph {
+        text: String,
+    },
+    Heading {
+        level: u8,
+        text: String,
+    },
+    List {
+        style: ListStyle,
+        items: Vec<String>,
+    },
+    Quote {
+        text: String,
+        citation: Option<String>,
+    },
+    Image {
+        media: String,
+        caption: Option<String>,
+        credit: Option<String>,
+    },
+    Embed {
+        provider: String,
+        url: String,
+        title: Option<String>,
+    },
 }
 
 /// Loads the demo site unless articles already exist. Returns whether it did.
@@ -113,7 +134,8 @@ pub async fn load(conn: &mut AsyncPgConnection) -> anyhow::Result<bool> {
     if crate::seed::has_articles(conn).await? {
         return Ok(false);
     }
-    let demo: Demo = serde_json::from_str(DEMO_JSON).context("reading the built-in demo content")?;
+    let demo: Demo =
+        serde_json::from_str(DEMO_JSON).context("reading the built-in demo content")?;
     conn.transaction::<_, anyhow::Error, _>(async |conn| insert(conn, &demo).await)
         .await?;
     Ok(true)
@@ -218,7 +240,14 @@ async fn insert(conn: &mut AsyncPgConnection, demo: &Demo) -> anyhow::Result<()>
             .get(a.category.as_str())
             .ok_or_else(|| anyhow!("demo category `{}` does not exist", a.category))?;
         let published_at = a.published_at.map(|t| t.with_timezone(&Utc));
-        let mut new = derived.new_article(&a.slug, &a.title, &a.summary, category_id, &a.status, published_at);
+        let mut new = derived.new_article(
+            &a.slug,
+            &a.title,
+            &a.summary,
+            category_id,
+            &a.status,
+            published_at,
+        );
         if let Some(updated) = a.updated_at {
             new.updated_at = updated.with_timezone(&Utc);
         }
@@ -243,11 +272,17 @@ async fn insert(conn: &mut AsyncPgConnection, demo: &Demo) -> anyhow::Result<()>
             .map(|t| {
                 tag_ids
                     .get(t.as_str())
-                    .map(|&tag_id| NewArticleTag { article_id: id, tag_id })
+                    .map(|&tag_id| NewArticleTag {
+                        article_id: id,
+                        tag_id,
+                    })
                     .ok_or_else(|| anyhow!("demo tag `{t}` does not exist"))
             })
             .collect::<anyhow::Result<_>>()?;
-        diesel::insert_into(article_tags::table).values(&links).execute(conn).await?;
+        diesel::insert_into(article_tags::table)
+            .values(&links)
+            .execute(conn)
+            .await?;
         let byline: Vec<NewArticleAuthor> = a
             .authors
             .iter()
@@ -263,7 +298,10 @@ async fn insert(conn: &mut AsyncPgConnection, demo: &Demo) -> anyhow::Result<()>
                     .ok_or_else(|| anyhow!("demo author `{s}` does not exist"))
             })
             .collect::<anyhow::Result<_>>()?;
-        diesel::insert_into(article_authors::table).values(&byline).execute(conn).await?;
+        diesel::insert_into(article_authors::table)
+            .values(&byline)
+            .execute(conn)
+            .await?;
     }
 
     for a in &demo.articles {
@@ -283,7 +321,10 @@ async fn insert(conn: &mut AsyncPgConnection, demo: &Demo) -> anyhow::Result<()>
                     .ok_or_else(|| anyhow!("demo related article `{s}` does not exist"))
             })
             .collect::<anyhow::Result<_>>()?;
-        diesel::insert_into(article_related::table).values(&pins).execute(conn).await?;
+        diesel::insert_into(article_related::table)
+            .values(&pins)
+            .execute(conn)
+            .await?;
     }
     Ok(())
 }
@@ -324,7 +365,11 @@ fn block(b: &DemoBlock, media: &HashMap<&str, (i64, &DemoMedia)>) -> anyhow::Res
                 credit: credit.clone(),
             }
         }
-        DemoBlock::Embed { provider, url, title } => Block::Embed {
+        DemoBlock::Embed {
+            provider,
+            url,
+            title,
+        } => Block::Embed {
             provider: provider.clone(),
             url: url.clone(),
             title: title.clone(),

@@ -19,9 +19,18 @@ use crate::schema::{article_authors, article_tags, articles, authors, categories
 use crate::seed::Derived;
 
 const SECTIONS: &[(&str, &[&str])] = &[
-    ("Thời sự", &["Chính trị", "Quốc phòng", "Đối ngoại", "Giao thông"]),
-    ("Kinh tế", &["Tài chính", "Bất động sản", "Doanh nghiệp", "Nông nghiệp"]),
-    ("Xã hội", &["Dân số", "Bình đẳng giới", "Lao động", "Môi trường"]),
+    (
+        "Thời sự",
+        &["Chính trị", "Quốc phòng", "Đối ngoại", "Giao thông"],
+    ),
+    (
+        "Kinh tế",
+        &["Tài chính", "Bất động sản", "Doanh nghiệp", "Nông nghiệp"],
+    ),
+    (
+        "Xã hội",
+        &["Dân số", "Bình đẳng giới", "Lao động", "Môi trường"],
+    ),
     ("Giáo dục", &["Tuyển sinh", "Du học", "Khoa học"]),
     ("Sức khỏe", &["Y tế", "Dinh dưỡng", "Phòng bệnh"]),
     ("Thể thao", &["Bóng đá", "Quần vợt", "Điền kinh"]),
@@ -30,29 +39,76 @@ const SECTIONS: &[(&str, &[&str])] = &[
 ];
 
 const PLACES: &[&str] = &[
-    "Hà Nội", "TP Hồ Chí Minh", "Đà Nẵng", "Hải Phòng", "Cần Thơ", "Quảng Ninh", "Thừa Thiên Huế",
-    "Đắk Lắk", "Nghệ An", "Thanh Hóa", "Bình Dương", "Đồng Nai", "Khánh Hòa", "Lâm Đồng", "Vĩnh Phúc",
-    "Ninh Bình", "Quảng Nam", "An Giang", "Sóc Trăng", "Lào Cai",
+    "Hà Nội",
+    "TP Hồ Chí Minh",
+    "Đà Nẵng",
+    "Hải Phòng",
+    "Cần Thơ",
+    "Quảng Ninh",
+    "Thừa Thiên Huế",
+    "Đắk Lắk",
+    "Nghệ An",
+    "Thanh Hóa",
+    "Bình Dương",
+    "Đồng Nai",
+    "Khánh Hòa",
+    "Lâm Đồng",
+    "Vĩnh Phúc",
+    "Ninh Bình",
+    "Quảng Nam",
+    "An Giang",
+    "Sóc Trăng",
+    "Lào Cai",
 ];
 
 const SUBJECTS: &[&str] = &[
-    "Sở Y tế", "UBND tỉnh", "Bộ Giáo dục và Đào tạo", "Hội Liên hiệp Phụ nữ", "Ban Quản lý Khu kinh tế",
-    "Chi cục Dân số", "Sở Lao động - Thương binh và Xã hội", "Trung tâm Kiểm soát bệnh tật",
-    "Liên đoàn Lao động", "Hội Nông dân", "Công an thành phố", "Sở Tài nguyên và Môi trường",
+    "Sở Y tế",
+    "UBND tỉnh",
+    "Bộ Giáo dục và Đào tạo",
+    "Hội Liên hiệp Phụ nữ",
+    "Ban Quản lý Khu kinh tế",
+    "Chi cục Dân số",
+    "Sở Lao động - Thương binh và Xã hội",
+    "Trung tâm Kiểm soát bệnh tật",
+    "Liên đoàn Lao động",
+    "Hội Nông dân",
+    "Công an thành phố",
+    "Sở Tài nguyên và Môi trường",
 ];
 
 const ACTIONS: &[&str] = &[
-    "tổ chức hội nghị triển khai", "phát động phong trào", "ký kết chương trình phối hợp về",
-    "tổng kết công tác", "khởi công dự án", "ra quân thực hiện", "tập huấn nâng cao năng lực về",
-    "kiểm tra tình hình thực hiện", "trao quà hỗ trợ trong chương trình", "công bố kết quả",
+    "tổ chức hội nghị triển khai",
+    "phát động phong trào",
+    "ký kết chương trình phối hợp về",
+    "tổng kết công tác",
+    "khởi công dự án",
+    "ra quân thực hiện",
+    "tập huấn nâng cao năng lực về",
+    "kiểm tra tình hình thực hiện",
+    "trao quà hỗ trợ trong chương trình",
+    "công bố kết quả",
 ];
 
 const TOPICS: &[&str] = &[
-    "bình đẳng giới", "phòng chống bạo lực gia đình", "chăm sóc sức khỏe sinh sản", "chuyển đổi số",
-    "phát triển du lịch bền vững", "bảo vệ môi trường", "an toàn giao thông", "giảm nghèo bền vững",
-    "xây dựng nông thôn mới", "già hóa dân số", "tiêm chủng mở rộng", "đào tạo nghề cho lao động nông thôn",
-    "phòng chống dịch sốt xuất huyết", "cải cách hành chính", "khởi nghiệp đổi mới sáng tạo",
-    "an toàn thực phẩm", "điều tra dân số và nhà ở", "hỗ trợ học sinh khó khăn", "phát triển kinh tế biển",
+    "bình đẳng giới",
+    "phòng chống bạo lực gia đình",
+    "chăm sóc sức khỏe sinh sản",
+    "chuyển đổi số",
+    "phát triển du lịch bền vững",
+    "bảo vệ môi trường",
+    "an toàn giao thông",
+    "giảm nghèo bền vững",
+    "xây dựng nông thôn mới",
+    "già hóa dân số",
+    "tiêm chủng mở rộng",
+    "đào tạo nghề cho lao động nông thôn",
+    "phòng chống dịch sốt xuất huyết",
+    "cải cách hành chính",
+    "khởi nghiệp đổi mới sáng tạo",
+    "an toàn thực phẩm",
+    "điều tra dân số và nhà ở",
+    "hỗ trợ học sinh khó khăn",
+    "phát triển kinh tế biển",
     "nước sạch nông thôn",
 ];
 
@@ -71,9 +127,17 @@ const FILLERS: &[&str] = &[
     "Đây là hoạt động thiết thực nhằm cụ thể hóa nghị quyết của Tỉnh ủy về phát triển bền vững.",
 ];
 
-const FAMILY: &[&str] = &["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương"];
-const MIDDLE: &[&str] = &["Văn", "Thị", "Thanh", "Minh", "Ngọc", "Hữu", "Đức", "Thu", "Quang", "Bảo"];
-const GIVEN: &[&str] = &["Mai", "Hùng", "Lan", "Dũng", "Hương", "Tuấn", "Hà", "Sơn", "Linh", "Phương", "Đạt", "Yến", "Khánh", "Trang", "Nam"];
+const FAMILY: &[&str] = &[
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
+    "Hồ", "Ngô", "Dương",
+];
+const MIDDLE: &[&str] = &[
+    "Văn", "Thị", "Thanh", "Minh", "Ngọc", "Hữu", "Đức", "Thu", "Quang", "Bảo",
+];
+const GIVEN: &[&str] = &[
+    "Mai", "Hùng", "Lan", "Dũng", "Hương", "Tuấn", "Hà", "Sơn", "Linh", "Phương", "Đạt", "Yến",
+    "Khánh", "Trang", "Nam",
+];
 
 const BATCH: usize = 1000;
 
@@ -94,14 +158,31 @@ pub async fn load(conn: &mut AsyncPgConnection, count: u64) -> anyhow::Result<u6
         let mut drafts = Vec::with_capacity(n);
         for i in 0..n {
             let seq = done + i as u64;
-            drafts.push(Draft::random(&mut rng, seq, run, &category_ids, now, span_secs));
+            drafts.push(Draft::random(
+                &mut rng,
+                seq,
+                run,
+                &category_ids,
+                now,
+                span_secs,
+            ));
         }
-        let derived: Vec<Derived> = drafts.iter().map(|d| Derived::new(&d.summary, &d.blocks)).collect();
+        let derived: Vec<Derived> = drafts
+            .iter()
+            .map(|d| Derived::new(&d.summary, &d.blocks))
+            .collect();
         let rows: Vec<_> = drafts
             .iter()
             .zip(&derived)
             .map(|(d, x)| {
-                let mut row = x.new_article(&d.slug, &d.title, &d.summary, d.category_id, d.status, d.published_at);
+                let mut row = x.new_article(
+                    &d.slug,
+                    &d.title,
+                    &d.summary,
+                    d.category_id,
+                    d.status,
+                    d.published_at,
+                );
                 row.featured = d.featured;
                 row
             })
@@ -127,10 +208,16 @@ pub async fn load(conn: &mut AsyncPgConnection, count: u64) -> anyhow::Result<u6
                 });
             }
         }
-        diesel::insert_into(article_tags::table).values(&links).execute(conn).await?;
-        diesel::insert_into(article_authors::table).values(&bylines).execute(conn).await?;
+        diesel::insert_into(article_tags::table)
+            .values(&links)
+            .execute(conn)
+            .await?;
+        diesel::insert_into(article_authors::table)
+            .values(&bylines)
+            .execute(conn)
+            .await?;
         done += n as u64;
-        if done % 10_000 == 0 || done == count {
+        if done.is_multiple_of(10_000) || done == count {
             log::info!("synthetic articles: {done}/{count}");
         }
     }
@@ -201,7 +288,8 @@ impl Draft {
             ("published", Some(now - back))
         };
         // Whole seconds, like an editor's clock.
-        let published_at = published_at.map(|t| t - Duration::nanoseconds(t.timestamp_subsec_nanos() as i64));
+        let published_at =
+            published_at.map(|t| t - Duration::nanoseconds(t.timestamp_subsec_nanos() as i64));
         Self {
             slug: format!("{}-{run}-{seq}", slugify(&title)),
             title,
@@ -286,7 +374,10 @@ async fn ensure_tags(conn: &mut AsyncPgConnection) -> anyhow::Result<Vec<i64>> {
         .await?)
 }
 
-async fn ensure_authors(conn: &mut AsyncPgConnection, rng: &mut StdRng) -> anyhow::Result<Vec<i64>> {
+async fn ensure_authors(
+    conn: &mut AsyncPgConnection,
+    rng: &mut StdRng,
+) -> anyhow::Result<Vec<i64>> {
     let mut names: Vec<String> = Vec::new();
     while names.len() < 60 {
         let name = format!(

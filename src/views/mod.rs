@@ -342,7 +342,12 @@ impl Presenter<'_> {
     }
 
     pub fn breadcrumbs(&self, id: i64) -> Vec<CategoryRef> {
-        let mut path: Vec<CategoryRef> = self.tree.ancestors(id).into_iter().map(category_ref).collect();
+        let mut path: Vec<CategoryRef> = self
+            .tree
+            .ancestors(id)
+            .into_iter()
+            .map(category_ref)
+            .collect();
         path.push(self.category(id));
         path
     }

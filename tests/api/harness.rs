@@ -1,0 +1,261 @@
+//! The test harness: one private PostgreSQL cluster per test run, a migrated
+//! template database, and per test a fresh database cloned from it plus the
+//! real application served on a port-0 listener.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use actix_web::dev::ServerHandle;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use newsroom::api::AppState;
+use newsroom::config::Settings;
+use newsroom::db::{self, ClusterOptions, EmbeddedPostgres};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+pub const TEMPLATE: &str = "newsroom_template";
+pub const SITE_URL: &str = "http://news.test";
+
+struct Cluster {
+    pg: Mutex<Option<EmbeddedPostgres>>,
+    port: u16,
+    data_dir: PathBuf,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" {
+    fn atexit(callback: extern "C" fn()) -> std::os::raw::c_int;
+}
+
+/// Runs when the test binary exits: stop the cluster and delete its files.
+extern "C" fn stop_cluster() {
+    if let Some(cluster) = CLUSTER.get() {
+        if let Some(mut pg) = cluster.pg.lock().ok().and_then(|mut pg| pg.take()) {
+            pg.stop();
+        }
+        let _ = std::fs::remove_dir_all(&cluster.data_dir);
+    }
+}
+
+fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let _ = env_logger::builder().is_test(true).try_init();
+        remove_stale_clusters();
+        let data_dir = std::env::temp_dir().join(format!("newsroom-test-{}", std::process::id()));
+        let pg = EmbeddedPostgres::start(&data_dir, ClusterOptions { ephemeral: true })
+            .expect("starting the test PostgreSQL cluster");
+        let port = pg.port();
+        let data_dir = pg.data_dir().to_path_buf();
+        let admin = pg.url("postgres");
+        let template = pg.url(TEMPLATE);
+        // Migrating needs a runtime of its own: the caller may be inside one.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("a runtime");
+            rt.block_on(async {
+                db::create_database(&admin, TEMPLATE, None).await?;
+                db::run_migrations(&template).await
+            })
+        })
+        .join()
+        .expect("the template thread")
+        .expect("creating the template database");
+        unsafe {
+            atexit(stop_cluster);
+        }
+        Cluster {
+            pg: Mutex::new(Some(pg)),
+            port,
+            data_dir,
+        }
+    })
+}
+
+/// Clusters of earlier runs whose test process died without cleaning up.
+fn remove_stale_clusters() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("newsroom-test-")
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if PathBuf::from(format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        EmbeddedPostgres::stop_abandoned(&entry.path());
+        let _ = std::fs::remove_dir_all(entry.path());
+    }
+}
+
+pub fn url(database: &str) -> String {
+    format!(
+        "postgres://postgres@127.0.0.1:{}/{database}",
+        cluster().port
+    )
+}
+
+/// A running application on its own database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub database: String,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    /// An empty database (migrated, no content).
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Settings {
+            site_url: SITE_URL.into(),
+            ..Settings::default()
+        })
+        .await
+    }
+
+    /// With the demo content loaded.
+    pub async fn with_demo() -> Self {
+        let app = Self::spawn().await;
+        let mut conn = app.conn().await;
+        assert!(
+            newsroom::seed::demo::load(&mut conn)
+                .await
+                .expect("demo loads")
+        );
+        app
+    }
+
+    pub async fn spawn_with(settings: Settings) -> Self {
+        let cluster = cluster();
+        let database = format!(
+            "test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::Relaxed)
+        );
+        db::create_database(&url("postgres"), &database, Some(TEMPLATE))
+            .await
+            .expect("cloning the template");
+        let pool = db::pool(&url(&database), 4).expect("a pool");
+        let state = AppState::new(pool, settings);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+        let port = listener.local_addr().expect("an address").port();
+        let server = newsroom::serve(listener, newsroom::Shared::new(state), Some(1))
+            .expect("the server starts");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let _ = cluster;
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            database,
+            handle,
+        }
+    }
+
+    /// A direct connection to this test's database, for fixtures.
+    pub async fn conn(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&url(&self.database))
+            .await
+            .expect("a connection")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(reqwest::Method::GET, path, &[]).await
+    }
+
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("the request is answered");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Response {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// The slugs of a list response's items.
+    pub async fn slugs(&self, path: &str) -> Vec<String> {
+        let response = self.get(path).await;
+        assert_eq!(response.status, 200, "{path}: {}", response.text);
+        slugs(&response.json)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The stop command is sent now; its completion would need this very
+        // thread's runtime, so it is not awaited.
+        drop(self.handle.stop(false));
+        let database = self.database.clone();
+        // DROP DATABASE ... WITH (FORCE) closes the server's pooled connections.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("a runtime");
+            rt.block_on(db::drop_database(&url("postgres"), &database))
+        })
+        .join()
+        .ok();
+    }
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.json["status"], status, "{}", self.text);
+        assert_eq!(self.json["code"], code, "{}", self.text);
+        assert_eq!(
+            self.json["type"],
+            format!("urn:newsroom:problem:{code}"),
+            "{}",
+            self.text
+        );
+        assert!(self.json["title"].is_string() && self.json["detail"].is_string());
+    }
+}
+
+pub fn slugs(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["slug"].as_str().expect("slug").to_owned())
+        .collect()
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real application over real HTTP against a real
+//! PostgreSQL (one cluster per run, one cloned database per test).
+
+mod articles;
+mod cluster;
+mod demo;
+mod errors;
+mod fixtures;
+mod harness;
+mod spec;
+mod taxonomy;
