@@ -432,10 +432,15 @@ impl Presenter<'_> {
             .map(|m| self.media(m));
         // Stored bodies were validated on save; an unreadable one is shown empty
         // rather than failing the page.
-        let body: Vec<Block> = serde_json::from_value(row.body).unwrap_or_else(|e| {
+        let mut body: Vec<Block> = serde_json::from_value(row.body).unwrap_or_else(|e| {
             log::error!("article {} has an unreadable body: {e}", row.id);
             Vec::new()
         });
+        for block in &mut body {
+            if let Block::Image { media: Some(m), .. } = block {
+                m.url = self.absolute(&m.url);
+            }
+        }
         Article {
             id: row.id,
             seo: Seo {
