@@ -41,6 +41,7 @@ pub struct Problem {
 
 /// One parameter or field at fault.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"parameter": "limit", "reason": "must be an integer from 1 to 100"}))]
 pub struct ParameterError {
     /// The name of the query parameter, path segment or body field.
     pub parameter: String,

@@ -85,7 +85,7 @@ pub struct ArticleListQuery {
     #[param(example = "tran-thanh-mai")]
     author: Option<String>,
     /// Only featured (`true`) or only non-featured (`false`) articles.
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, example = true)]
     featured: Option<String>,
     /// Published at or after this RFC 3339 time (inclusive).
     #[param(value_type = Option<String>, format = DateTime, example = "2023-11-15T00:00:00+07:00")]
@@ -104,9 +104,10 @@ pub struct ArticleListQuery {
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(example = "MXxhLXB1Yi1kZXNjfDE3MDAwMzE1NDAwMDAwMDB8MQ")]
     cursor: Option<String>,
     /// `true` adds `total`, the number of matching articles (costs a count).
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, example = true)]
     include_total: Option<String>,
     /// Comma-separated fields to keep in each item, e.g. `id,slug,title`.
     #[param(example = "id,slug,title,published_at")]

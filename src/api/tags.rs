@@ -19,6 +19,7 @@ pub struct SlugPageQuery {
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(example = "MXx0YWdzfGJpbmgtZGFuZy1naW9p")]
     pub cursor: Option<String>,
 }
 

@@ -22,6 +22,7 @@ pub enum Block {
         text: String,
     },
     /// A section heading.
+    #[schema(example = json!({"type": "heading", "level": 2, "text": "Đẩy mạnh tuyên truyền"}))]
     Heading {
         /// 2, 3 or 4 (the article title is the level-1 heading).
         #[schema(minimum = 2, maximum = 4)]
@@ -29,17 +30,20 @@ pub enum Block {
         text: String,
     },
     /// A bulleted or numbered list.
+    #[schema(example = json!({"type": "list", "style": "unordered", "items": ["Tuyên truyền", "Giáo dục"]}))]
     List {
         style: ListStyle,
         items: Vec<String>,
     },
     /// A quotation, with an optional citation.
+    #[schema(example = json!({"type": "quote", "text": "Bình đẳng giới là trách nhiệm của toàn xã hội.", "citation": "Sở LĐ-TB&XH"}))]
     Quote {
         text: String,
         #[serde(default)]
         citation: Option<String>,
     },
     /// An image from the media library.
+    #[schema(example = json!({"type": "image", "media_id": 1, "media": {"url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động", "width": 1200, "height": 800, "mime_type": "image/jpeg"}, "caption": "Quang cảnh lễ phát động.", "credit": "Báo Quảng Ninh"}))]
     Image {
         media_id: i64,
         /// The media record as it was when the article was saved.
@@ -51,6 +55,7 @@ pub enum Block {
         credit: Option<String>,
     },
     /// Third-party content (video, social post) shown by URL.
+    #[schema(example = json!({"type": "embed", "provider": "youtube", "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "title": "Phóng sự"}))]
     Embed {
         /// For example `youtube`, `facebook`, `tiktok`.
         provider: String,
@@ -62,6 +67,7 @@ pub enum Block {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(example = "unordered")]
 pub enum ListStyle {
     Ordered,
     Unordered,
@@ -69,6 +75,7 @@ pub enum ListStyle {
 
 /// What an image block needs to render without another request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "width": 1200, "height": 800, "mime_type": "image/jpeg"}))]
 pub struct MediaSnapshot {
     #[schema(example = "/media/2023/11/2147034_dsc_0597_11282810.jpg")]
     pub url: String,

@@ -18,6 +18,7 @@ use crate::models::tag::{Tag, TagRef};
 
 /// A page of articles.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": 1, "slug": "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi", "title": "Quảng Ninh hưởng ứng Tháng hành động vì bình đẳng giới", "summary": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên)…", "excerpt": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên), Sở LĐ-TB&XH phối hợp với LĐLĐ tỉnh…", "url": "http://localhost:8080/quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi", "cover": null, "category": {"id": 2, "slug": "dan-so", "name": "Dân số"}, "authors": [{"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai"}], "published_at": "2023-11-15T13:59:00+07:00", "updated_at": "2023-11-15T13:59:00+07:00", "word_count": 352, "reading_time_minutes": 2, "featured": false, "language": "vi"}], "next_cursor": "MXxhLXB1Yi1kZXNjfDE3MDAwMzE1NDAwMDAwMDB8MQ", "total": 22}))]
 pub struct ArticleList {
     pub items: Vec<ArticleSummary>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
@@ -76,6 +77,33 @@ pub struct ArticleSummary {
 
 /// One article with its body and everything a page needs.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1,
+    "slug": "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi",
+    "title": "Quảng Ninh hưởng ứng Tháng hành động vì bình đẳng giới",
+    "summary": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên), Sở LĐ-TB&XH phối hợp với LĐLĐ tỉnh tổ chức lễ phát động.",
+    "excerpt": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên), Sở LĐ-TB&XH phối hợp với LĐLĐ tỉnh tổ chức lễ phát động.",
+    "url": "http://localhost:8080/quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi",
+    "cover": {"media": {"id": 1, "url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "caption": null, "credit": "Báo Quảng Ninh", "width": 1200, "height": 800, "mime_type": "image/jpeg"}, "caption": "Lễ phát động tại KCN Đông Mai."},
+    "category": {"id": 2, "slug": "dan-so", "name": "Dân số"},
+    "breadcrumbs": [{"id": 1, "slug": "xa-hoi", "name": "Xã hội"}, {"id": 2, "slug": "dan-so", "name": "Dân số"}],
+    "authors": [{"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai"}],
+    "tags": [{"id": 1, "slug": "binh-dang-gioi", "name": "Bình đẳng giới"}],
+    "body": [{"type": "paragraph", "text": "Tại buổi lễ phát động, đại diện Sở LĐ-TB&XH kêu gọi các cấp, ngành…"}],
+    "body_html": "<p>Tại buổi lễ phát động, đại diện Sở LĐ-TB&amp;XH kêu gọi các cấp, ngành…</p>",
+    "body_text": "Tại buổi lễ phát động, đại diện Sở LĐ-TB&XH kêu gọi các cấp, ngành…",
+    "published_at": "2023-11-15T13:59:00+07:00",
+    "first_published_at": "2023-11-15T13:59:00+07:00",
+    "created_at": "2023-11-15T13:59:00+07:00",
+    "updated_at": "2023-11-15T13:59:00+07:00",
+    "word_count": 352,
+    "reading_time_minutes": 2,
+    "featured": false,
+    "language": "vi",
+    "source": "Báo Quảng Ninh",
+    "seo": {"meta_title": "Quảng Ninh hưởng ứng Tháng hành động vì bình đẳng giới", "meta_description": "Ngày 10/11, tại KCN Đông Mai…", "canonical_url": "http://localhost:8080/quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi", "social_image": null},
+    "version": 1
+}))]
 pub struct Article {
     pub id: i64,
     pub slug: String,
@@ -122,6 +150,7 @@ pub struct Article {
 
 /// Search-engine and social fields, with fallbacks already applied.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"meta_title": "Quảng Ninh hưởng ứng Tháng hành động vì bình đẳng giới", "meta_description": "Ngày 10/11, tại KCN Đông Mai…", "canonical_url": "http://localhost:8080/quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi", "social_image": null}))]
 pub struct Seo {
     /// `<title>`: the meta title, or the article title.
     pub meta_title: String,
@@ -158,12 +187,14 @@ pub struct RelatedArticle {
 
 /// A list of related articles.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": 2, "slug": "ra-quan-dieu-tra-dan-so-va-nha-o-giua-ky-nam-2024", "title": "Ra quân điều tra dân số và nhà ở giữa kỳ năm 2024", "excerpt": "Nhằm thu thập thông tin về dân số, nhà ở làm cơ sở để đánh giá tình hình phát triển kinh tế - xã hội, lễ ra…", "url": "http://localhost:8080/ra-quan-dieu-tra-dan-so-va-nha-o-giua-ky-nam-2024", "cover": null, "published_at": "2024-04-01T09:30:00+07:00", "pinned": false}]}))]
 pub struct RelatedList {
     pub items: Vec<RelatedArticle>,
 }
 
 /// The cover image as placed on this article.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"media": {"id": 1, "url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "caption": null, "credit": "Báo Quảng Ninh", "width": 1200, "height": 800, "mime_type": "image/jpeg"}, "caption": "Lễ phát động tại KCN Đông Mai."}))]
 pub struct Cover {
     pub media: MediaView,
     /// The caption for this placement (falls back to the media caption).
@@ -220,6 +251,7 @@ pub struct TagSummary {
 
 /// A node of the category tree.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 2, "slug": "dan-so", "name": "Dân số", "description": "Công tác dân số và phát triển.", "position": 0, "article_count": 4, "total_article_count": 4, "children": []}))]
 pub struct CategoryNode {
     pub id: i64,
     pub slug: String,
@@ -237,6 +269,7 @@ pub struct CategoryNode {
 
 /// The whole category tree, roots in editorial order.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": 1, "slug": "xa-hoi", "name": "Xã hội", "description": "Tin tức đời sống xã hội.", "position": 0, "article_count": 0, "total_article_count": 4, "children": [{"id": 2, "slug": "dan-so", "name": "Dân số", "description": "Công tác dân số và phát triển.", "position": 0, "article_count": 4, "total_article_count": 4, "children": []}]}]}))]
 pub struct CategoryTreeView {
     pub items: Vec<CategoryNode>,
 }
@@ -273,6 +306,7 @@ pub struct TagView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": 1, "slug": "binh-dang-gioi", "name": "Bình đẳng giới", "description": ""}], "next_cursor": null}))]
 pub struct TagList {
     pub items: Vec<TagView>,
     pub next_cursor: Option<String>,
@@ -289,6 +323,7 @@ pub struct AuthorView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai", "bio": "Phóng viên mảng xã hội.", "avatar_url": null}], "next_cursor": null}))]
 pub struct AuthorList {
     pub items: Vec<AuthorView>,
     pub next_cursor: Option<String>,

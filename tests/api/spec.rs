@@ -51,6 +51,7 @@ fn every_operation_is_documented_with_schemas_and_examples() {
                     "{id}: {name} description"
                 );
                 assert!(param["schema"].is_object(), "{id}: {name} schema");
+                assert!(!param["example"].is_null(), "{id}: {name} example");
             }
             for (status, response) in op["responses"].as_object().unwrap() {
                 assert!(response["description"].is_string(), "{id} {status}");

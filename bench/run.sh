@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Throughput and latency of the Newsroom API against a bare actix-web
+# "ceiling" server (examples/ceiling.rs), measured with wrk.
+#
+# Usage: bench/run.sh            (from anywhere; it works from the repo root)
+#
+# Environment knobs:
+#   BENCH_ARTICLES     synthetic articles to seed on first run (default 100000)
+#   BENCH_SECONDS      duration of each measured wrk run, in seconds (default 15)
+#   BENCH_CONNECTIONS  wrk connections (default 32; wrk always uses 2 threads)
+#
+# Uses its own PostgreSQL cluster under bench/.data (never the dev database).
+# Delete bench/.data to seed again from scratch. Results (raw wrk outputs,
+# the Markdown table, EXPLAIN ANALYZE plans) go to bench/results/<timestamp>/.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+ARTICLES=${BENCH_ARTICLES:-100000}
+SECONDS_PER_RUN=${BENCH_SECONDS:-15}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+WARMUP_SECONDS=3
+DATA_DIR=bench/.data
+PID_FILE=$DATA_DIR/pg/postmaster.pid
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=bench/results/$STAMP
+BIN=target/release/newsroom
+CEILING_BIN=target/release/examples/ceiling
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# --- tools ------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+    log "installing wrk"
+    apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
+fi
+command -v psql >/dev/null || die "psql is needed to read query plans (apt-get install postgresql-client)"
+command -v curl >/dev/null || die "curl is needed"
+command -v python3 >/dev/null || die "python3 is needed"
+
+log "building (release)"
+cargo build --release --bin newsroom --example ceiling
+
+mkdir -p "$OUT"
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# --- background servers -------------------------------------------------------
+SERVER_PID=""
+stop_server() {
+    if [[ -n "$SERVER_PID" ]]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+wait_ready() { # URL
+    local url=$1
+    for _ in $(seq 1 600); do
+        if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)" == 200 ]]; then
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited before answering $url (see $OUT/*.log)"
+        sleep 0.2
+    done
+    die "no answer from $url after 120 s"
+}
+
+NEWSROOM_PORT=""
+start_newsroom() { # CACHE_TTL
+    local ttl=$1
+    NEWSROOM_PORT=$(free_port)
+    log "starting newsroom on 127.0.0.1:$NEWSROOM_PORT (NEWSROOM_CACHE_TTL=$ttl)"
+    env -u DATABASE_URL NEWSROOM_ADDR="127.0.0.1:$NEWSROOM_PORT" NEWSROOM_CACHE_TTL="$ttl" RUST_LOG=warn \
+        "$BIN" --data-dir "$DATA_DIR" serve >>"$OUT/newsroom-ttl$ttl.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "http://127.0.0.1:$NEWSROOM_PORT/readyz"
+}
+
+pg_port() { sed -n 4p "$PID_FILE" | tr -d '[:space:]'; }
+
+psql_bench() { # psql arguments...
+    psql -X -q -v ON_ERROR_STOP=1 "postgres://postgres@127.0.0.1:$(pg_port)/newsroom" "$@"
+}
+
+api() { # PATH -> body on stdout; fails on a non-2xx answer
+    curl -fsS "http://127.0.0.1:$NEWSROOM_PORT$1"
+}
+
+# --- data -----------------------------------------------------------------------
+if [[ ! -d "$DATA_DIR" ]]; then
+    log "seeding $ARTICLES synthetic articles into $DATA_DIR"
+    started=$(date +%s.%N)
+    env -u DATABASE_URL RUST_LOG=warn "$BIN" --data-dir "$DATA_DIR" seed --synthetic "$ARTICLES" \
+        | tee "$OUT/seed.txt"
+    finished=$(date +%s.%N)
+    python3 -c "import sys; print(f'wall time of the seed command (cluster creation included): {float(sys.argv[2]) - float(sys.argv[1]):.1f}s')" \
+        "$started" "$finished" | tee -a "$OUT/seed.txt"
+    cp "$OUT/seed.txt" "$DATA_DIR/seed.txt"
+elif [[ -f "$DATA_DIR/seed.txt" ]]; then
+    cp "$DATA_DIR/seed.txt" "$OUT/seed.txt"
+fi
+
+# --- wrk ------------------------------------------------------------------------
+RESULTS=$OUT/results.tsv
+: >"$RESULTS"
+
+bench() { # NAME MODE URL
+    local name=$1 mode=$2 url=$3
+    local file
+    file="$OUT/wrk-$(printf '%s' "$name-$mode" | tr -c 'A-Za-z0-9-' '-').txt"
+    log "wrk: $name ($mode): $url"
+    wrk -t2 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" "$url" >/dev/null
+    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$url" | tee "$file" >&2
+    python3 - "$name" "$mode" "$file" >>"$RESULTS" <<'PY'
+import re, sys
+name, mode, path = sys.argv[1:4]
+text = open(path).read()
+def ms(value):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+print("\t".join([name, mode, f"{rps:.0f}", f"{p50:.2f}", f"{p99:.2f}",
+                 non2xx.group(1) if non2xx else "0",
+                 str(sum(map(int, errors.groups()))) if errors else "0"]))
+PY
+}
+
+# 1. The ceiling, alone on the machine.
+CEILING_PORT=$(free_port)
+log "starting the ceiling on 127.0.0.1:$CEILING_PORT"
+"$CEILING_BIN" "127.0.0.1:$CEILING_PORT" >"$OUT/ceiling.log" 2>&1 &
+SERVER_PID=$!
+wait_ready "http://127.0.0.1:$CEILING_PORT/"
+bench "ceiling GET /" "-" "http://127.0.0.1:$CEILING_PORT/"
+stop_server
+
+# 2. Newsroom, uncached: pick targets, capture plans, measure.
+start_newsroom 0
+
+count=$(psql_bench -At -c "SELECT count(*) FROM articles")
+if ((count < ARTICLES)); then
+    # bench/.data existed but holds fewer articles (say BENCH_ARTICLES grew):
+    # top it up through the running cluster.
+    log "the bench database holds $count articles; seeding $((ARTICLES - count)) more"
+    env -u DATABASE_URL RUST_LOG=warn "$BIN" --data-dir "$DATA_DIR" seed --synthetic "$((ARTICLES - count))" \
+        | tee -a "$OUT/seed.txt"
+    count=$(psql_bench -At -c "SELECT count(*) FROM articles")
+fi
+log "the bench database holds $count articles"
+# Settle the tables as autovacuum eventually would (visibility map, statistics),
+# so that plans and timings do not depend on when it last ran.
+psql_bench -c "VACUUM ANALYZE"
+
+log "picking targets"
+SLUG=$(api "/api/v1/articles?limit=1&fields=slug" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["slug"])')
+CATEGORY=$(api "/api/v1/categories" \
+    | python3 -c 'import json,sys; print(max(json.load(sys.stdin)["items"], key=lambda c: c["total_article_count"])["slug"])')
+# The cursor of page 1,000 is the next_cursor of page 999 (cursors do not
+# depend on `fields`, so the walk asks for ids only).
+CURSOR=$(python3 - "http://127.0.0.1:$NEWSROOM_PORT/api/v1/articles?limit=20&fields=id" <<'PY'
+import json, sys, urllib.parse, urllib.request
+url, cursor = sys.argv[1], None
+for _ in range(999):
+    page = url if cursor is None else f"{url}&cursor={urllib.parse.quote(cursor, safe='')}"
+    with urllib.request.urlopen(page) as response:
+        cursor = json.load(response)["next_cursor"]
+    if cursor is None:
+        sys.exit("fewer than 1,000 pages of articles")
+print(urllib.parse.quote(cursor, safe=""))
+PY
+)
+{
+    echo "articles in the database: $count"
+    echo "article slug: $SLUG"
+    echo "category slug: $CATEGORY"
+    echo "page 1,000 cursor: $CURSOR"
+} | tee "$OUT/targets.txt" >&2
+
+log "capturing query plans"
+VISIBLE="articles.status IN ('published', 'scheduled') AND articles.published_at <= now()"
+CATEGORY_IDS=$(psql_bench -At -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM categories
+    WHERE slug = '$CATEGORY' OR parent_id = (SELECT id FROM categories WHERE slug = '$CATEGORY')")
+IFS='|' read -r PAGE999_TS PAGE999_ID < <(psql_bench -At -F '|' -c "SELECT published_at, id FROM articles
+    WHERE $VISIBLE ORDER BY published_at DESC, id DESC OFFSET 19979 LIMIT 1")
+read -r ARTICLE_ID ARTICLE_CATEGORY < <(psql_bench -At -F ' ' -c "SELECT id, category_id FROM articles WHERE slug = '$SLUG'")
+TAG_ID=$(psql_bench -At -c "SELECT tag_id FROM article_tags GROUP BY tag_id ORDER BY count(*) DESC, tag_id LIMIT 1")
+
+explain() { # TITLE SQL
+    printf '%s\n%s\n\n' "-- $1" "$2"
+    psql_bench -At -c "EXPLAIN (ANALYZE, BUFFERS) $2"
+    printf '\n'
+}
+{
+    explain "a) newest 20" \
+        "SELECT id FROM articles WHERE $VISIBLE ORDER BY published_at DESC, id DESC LIMIT 21;"
+    explain "b) newest 20 in category '$CATEGORY' and its children" \
+        "SELECT id FROM articles WHERE $VISIBLE AND category_id = ANY(ARRAY[$CATEGORY_IDS]::bigint[]) ORDER BY published_at DESC, id DESC LIMIT 21;"
+    explain "c) page 1,000 (keyset after the last article of page 999)" \
+        "SELECT id FROM articles WHERE $VISIBLE AND (published_at, id) < ('$PAGE999_TS', $PAGE999_ID) ORDER BY published_at DESC, id DESC LIMIT 21;"
+    explain "d) related: newest in the article's category" \
+        "SELECT id FROM articles WHERE $VISIBLE AND category_id = $ARTICLE_CATEGORY AND id <> $ARTICLE_ID ORDER BY published_at DESC, id DESC LIMIT 10;"
+    explain "e) tag filter (tag $TAG_ID, the most used)" \
+        "SELECT id FROM articles WHERE $VISIBLE AND id IN (SELECT article_id FROM article_tags WHERE tag_id = $TAG_ID) ORDER BY published_at DESC, id DESC LIMIT 21;"
+} >"$OUT/plans.txt"
+
+run_newsroom_set() { # MODE
+    local mode=$1 base="http://127.0.0.1:$NEWSROOM_PORT/api/v1"
+    bench "article by slug" "$mode" "$base/articles/$SLUG"
+    bench "newest 20 in category" "$mode" "$base/articles?category=$CATEGORY&limit=20"
+    bench "page 1" "$mode" "$base/articles?limit=20"
+    bench "page 1,000" "$mode" "$base/articles?limit=20&cursor=$CURSOR"
+    bench "related" "$mode" "$base/articles/$SLUG/related"
+}
+
+run_newsroom_set uncached
+stop_server
+
+# 3. Newsroom with the 1-second micro-cache.
+start_newsroom 1
+run_newsroom_set cached
+stop_server
+
+# --- report -------------------------------------------------------------------
+python3 - "$RESULTS" "$CONNECTIONS" "$SECONDS_PER_RUN" >"$OUT/table.md" <<'PY'
+import sys
+path, connections, seconds = sys.argv[1:4]
+rows = [line.rstrip("\n").split("\t") for line in open(path) if line.strip()]
+ceiling = float(rows[0][2])
+print(f"wrk -t2 -c{connections} -d{seconds}s --latency (after a 3 s warm-up)\n")
+print("| endpoint | mode | req/s | % of ceiling | p50 (ms) | p99 (ms) | non-2xx | socket errors |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
+for name, mode, rps, p50, p99, non2xx, errors in rows:
+    print(f"| {name} | {mode} | {int(rps):,} | {100 * float(rps) / ceiling:.1f}% | {p50} | {p99} | {non2xx} | {errors} |")
+PY
+cat "$OUT/table.md"
+log "results in $OUT"
