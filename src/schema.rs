@@ -51,6 +51,7 @@ diesel::table! {
         featured -> Bool,
         source -> Nullable<Text>,
         version -> Int4,
+        public_status -> Bool,
     }
 }
 

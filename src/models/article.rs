@@ -2,16 +2,14 @@
 //! batch loads of their relations (one query per relation per page).
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::cursor::Cursor;
 use crate::models::author::AuthorRef;
 use crate::models::tag::TagRef;
-use crate::models::{PUBLIC_STATUS_SQL, visible_articles};
+use crate::models::visible_articles;
 use crate::schema::{article_authors, article_related, article_tags, articles, authors, tags};
 
 /// What a list item needs: everything but the body.
@@ -185,13 +183,10 @@ fn filtered(filter: &ArticleFilter) -> articles::BoxedQuery<'static, Pg> {
             ),
         );
     }
-    if let Some(featured) = filter.featured {
-        // Literal so that `featured` matches the partial index predicate.
-        query = query.filter(sql::<Bool>(if featured {
-            "articles.featured"
-        } else {
-            "NOT articles.featured"
-        }));
+    match filter.featured {
+        Some(true) => query = query.filter(articles::featured),
+        Some(false) => query = query.filter(diesel::dsl::not(articles::featured)),
+        None => {}
     }
     if let Some(after) = filter.published_after {
         query = query.filter(articles::published_at.ge(after));
@@ -215,20 +210,26 @@ pub async fn list_page(
     limit: i64,
 ) -> QueryResult<Vec<ArticleCard>> {
     let mut query = filtered(filter);
-    // Row comparisons are what lets the btree seek straight to the cursor.
-    let (column, op) = match sort {
-        ArticleSort::NewestFirst => ("articles.published_at", "<"),
-        ArticleSort::OldestFirst => ("articles.published_at", ">"),
-        ArticleSort::RecentlyUpdated => ("articles.updated_at", "<"),
-    };
-    if let Some(cursor) = after {
-        query = query.filter(
-            sql::<Bool>(&format!("({column}, articles.id) {op} ("))
-                .bind::<Timestamptz, _>(cursor.at)
-                .sql(", ")
-                .bind::<BigInt, _>(cursor.id)
-                .sql(")"),
-        );
+    // Keyset: a range on the sort column (which the index seeks to) plus a
+    // tie-break on id among rows sharing the cursor's time.
+    if let Some(c) = after {
+        query = match sort {
+            ArticleSort::NewestFirst => query.filter(
+                articles::published_at
+                    .le(c.at)
+                    .and(articles::published_at.lt(c.at).or(articles::id.lt(c.id))),
+            ),
+            ArticleSort::OldestFirst => query.filter(
+                articles::published_at
+                    .ge(c.at)
+                    .and(articles::published_at.gt(c.at).or(articles::id.gt(c.id))),
+            ),
+            ArticleSort::RecentlyUpdated => query.filter(
+                articles::updated_at
+                    .le(c.at)
+                    .and(articles::updated_at.lt(c.at).or(articles::id.lt(c.id))),
+            ),
+        };
     }
     query = match sort {
         ArticleSort::NewestFirst => {
@@ -315,7 +316,7 @@ pub async fn pinned_related(
     article_related::table
         .inner_join(articles::table.on(articles::id.eq(article_related::related_article_id)))
         .filter(article_related::article_id.eq(article_id))
-        .filter(sql::<Bool>(PUBLIC_STATUS_SQL))
+        .filter(articles::public_status)
         .filter(articles::published_at.assume_not_null().le(Utc::now()))
         .order((article_related::position, articles::id))
         .limit(limit)
