@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::TokenKeys;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "newsroom",
@@ -30,6 +32,37 @@ pub enum Command {
     Seed(SeedArgs),
     /// Print the OpenAPI spec (JSON) to standard output.
     Openapi,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input, or
+    /// generated and printed when standard input is a terminal or empty.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "editor", "author", "contributor"])]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List accounts.
+    List,
+    /// Change an account's role.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "editor", "author", "contributor"])]
+        role: String,
+    },
+    /// Disable an account and revoke its sign-ins.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +120,28 @@ pub struct Options {
     /// (0 turns the cache off).
     #[arg(long, env = "NEWSROOM_CACHE_TTL", default_value_t = 1, global = true)]
     pub cache_ttl: u64,
+    /// Secret for signing staff access tokens (at least 32 bytes).
+    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// A file holding the signing secret, instead of JWT_SECRET.
+    #[arg(long, env = "NEWSROOM_JWT_SECRET_FILE", global = true)]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// Lifetime of staff access tokens, in seconds.
+    #[arg(
+        long,
+        env = "NEWSROOM_ACCESS_TOKEN_TTL",
+        default_value_t = 900,
+        global = true
+    )]
+    pub access_token_ttl: i64,
+    /// Lifetime of staff refresh tokens, in days.
+    #[arg(
+        long,
+        env = "NEWSROOM_REFRESH_TOKEN_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub refresh_token_days: i64,
 }
 
 impl Options {
@@ -98,12 +153,45 @@ impl Options {
         }
     }
 
-    pub fn settings(&self) -> Settings {
-        Settings {
+    /// The settings for handlers. Without a configured signing secret, a
+    /// development run (`development`: the private cluster) makes up one;
+    /// a production run refuses to start.
+    pub fn settings(&self, development: bool) -> anyhow::Result<Settings> {
+        let secret = match (&self.jwt_secret, &self.jwt_secret_file) {
+            (Some(secret), _) => secret.trim().as_bytes().to_vec(),
+            (None, Some(file)) => std::fs::read_to_string(file)
+                .map_err(|e| {
+                    anyhow::anyhow!("reading the JWT secret file {}: {e}", file.display())
+                })?
+                .trim()
+                .as_bytes()
+                .to_vec(),
+            (None, None) if development => {
+                log::warn!(
+                    "no JWT_SECRET configured: signing staff tokens with a random secret for this run \
+                     (tokens stop working when it restarts)"
+                );
+                TokenKeys::random_secret()
+            }
+            (None, None) => anyhow::bail!(
+                "JWT_SECRET (or NEWSROOM_JWT_SECRET_FILE) must be set when DATABASE_URL is: \
+                 staff tokens need a signing secret of at least 32 bytes shared by every instance"
+            ),
+        };
+        anyhow::ensure!(
+            self.access_token_ttl > 0 && self.refresh_token_days > 0,
+            "token lifetimes must be positive"
+        );
+        Ok(Settings {
             site_url: self.site_url.trim_end_matches('/').to_owned(),
             timezone: self.timezone,
             cache_ttl_secs: self.cache_ttl,
-        }
+            tokens: TokenKeys::new(
+                &secret,
+                chrono::Duration::seconds(self.access_token_ttl),
+                chrono::Duration::days(self.refresh_token_days),
+            )?,
+        })
     }
 }
 
@@ -114,14 +202,22 @@ pub struct Settings {
     pub site_url: String,
     pub timezone: Tz,
     pub cache_ttl_secs: u64,
+    pub tokens: TokenKeys,
 }
 
 impl Default for Settings {
+    /// Development defaults with a random signing secret.
     fn default() -> Self {
         Self {
             site_url: "http://localhost:8080".into(),
             timezone: chrono_tz::Asia::Ho_Chi_Minh,
             cache_ttl_secs: 0,
+            tokens: TokenKeys::new(
+                &TokenKeys::random_secret(),
+                chrono::Duration::minutes(15),
+                chrono::Duration::days(30),
+            )
+            .expect("a 32-byte secret is accepted"),
         }
     }
 }

@@ -67,6 +67,20 @@ pub enum ApiError {
     RouteNotFound { method: String, path: String },
     #[error("{method} is not allowed here; allowed: {}", allow.join(", "))]
     MethodNotAllowed { method: String, allow: Vec<String> },
+    #[error("authentication required: {0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request has {} invalid field(s)", .0.len())]
+    Validation(Vec<ParameterError>),
+    #[error("the article changed since version {sent}; it is now at version {current}")]
+    VersionMismatch { sent: i32, current: i32 },
+    #[error("send `If-Match` with the ETag (or `version` in the body) of the version you edited")]
+    PreconditionRequired,
+    #[error("too many failed attempts; retry in {0} seconds")]
+    TooManyRequests(i64),
     #[error("the database is not reachable; retry shortly")]
     Unavailable(String),
     #[error("an internal error occurred")]
@@ -100,7 +114,21 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::Conflict(_) => "conflict",
+            Self::Validation(_) => "validation_failed",
+            Self::VersionMismatch { .. } => "version_mismatch",
+            Self::PreconditionRequired => "precondition_required",
+            Self::TooManyRequests(_) => "too_many_requests",
         }
+    }
+
+    pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Validation(vec![ParameterError {
+            parameter: field.into(),
+            reason: reason.into(),
+        }])
     }
 
     fn title(&self) -> &'static str {
@@ -115,6 +143,13 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::Unavailable(_) => "Service unavailable",
             Self::Internal(_) => "Internal server error",
+            Self::Unauthorized(_) => "Unauthorized",
+            Self::Forbidden(_) => "Forbidden",
+            Self::Conflict(_) => "Conflict",
+            Self::Validation(_) => "Validation failed",
+            Self::VersionMismatch { .. } => "Version mismatch",
+            Self::PreconditionRequired => "Precondition required",
+            Self::TooManyRequests(_) => "Too many requests",
         }
     }
 
@@ -128,6 +163,7 @@ impl ApiError {
                 parameter: "cursor".into(),
                 reason: "is not a cursor issued by this endpoint for this sort order".into(),
             }],
+            Self::Validation(errors) => errors.clone(),
             _ => Vec::new(),
         };
         Problem {
@@ -153,6 +189,13 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -174,6 +217,12 @@ impl ResponseError for ApiError {
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
+            Self::TooManyRequests(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            Self::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"newsroom\""));
+            }
             _ => {}
         }
         response.json(self.problem())
@@ -187,6 +236,25 @@ impl From<diesel::result::Error> for ApiError {
             Error::NotFound => Self::not_found("resource", "the request"),
             Error::DatabaseError(_, ref info) if is_connection_failure(info.message()) => {
                 Self::Unavailable(error.to_string())
+            }
+            Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, ref info) => {
+                Self::Conflict(format!(
+                    "a record with this value already exists ({})",
+                    info.constraint_name().unwrap_or("unique")
+                ))
+            }
+            Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                ref info,
+            ) => Self::validation(
+                info.constraint_name().unwrap_or("reference"),
+                "refers to something that does not exist",
+            ),
+            Error::DatabaseError(diesel::result::DatabaseErrorKind::CheckViolation, ref info) => {
+                Self::validation(
+                    info.constraint_name().unwrap_or("check"),
+                    "violates a constraint of the data model",
+                )
             }
             other => Self::Internal(anyhow::Error::new(other)),
         }

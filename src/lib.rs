@@ -4,6 +4,7 @@
 //! binary and the integration tests both serve it through [`serve`].
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -12,6 +13,7 @@ pub mod models;
 pub mod openapi;
 pub mod schema;
 pub mod seed;
+pub mod users;
 pub mod views;
 
 use std::net::TcpListener;

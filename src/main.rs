@@ -60,13 +60,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Serve => {
+            // Checked before seeding, so a misconfigured start changes nothing.
+            let settings = options.settings(cluster.is_some())?;
             if cluster.is_some() {
                 let mut conn = AsyncPgConnection::establish(&url).await?;
                 if seed::demo::load(&mut conn).await? {
                     log::info!("empty database: loaded the demo content");
+                    let password = newsroom::auth::generate_password();
+                    seed::demo::create_admin(&mut conn, &password).await?;
+                    println!(
+                        "Demo admin for the write API: {} / {password}",
+                        seed::demo::ADMIN_EMAIL
+                    );
                 }
             }
-            serve(&options, &url).await?;
+            serve(&options, settings, &url).await?;
+        }
+        Command::User(command) => {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            newsroom::users::run(&mut conn, command).await?;
         }
         Command::Openapi => unreachable!("handled above"),
     }
@@ -89,9 +101,13 @@ async fn database(options: &Options) -> anyhow::Result<(String, Option<EmbeddedP
     Ok((cluster.url(DATABASE), Some(cluster)))
 }
 
-async fn serve(options: &Options, url: &str) -> anyhow::Result<()> {
+async fn serve(
+    options: &Options,
+    settings: newsroom::config::Settings,
+    url: &str,
+) -> anyhow::Result<()> {
     let pool = db::pool(url, options.pool_size)?;
-    let state = AppState::new(pool, options.settings());
+    let state = AppState::new(pool, settings);
     let addr = options.listen_addr();
     let listener = TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;
     log::info!(

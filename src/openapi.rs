@@ -25,10 +25,33 @@ follow `next_cursor` until it is `null`. Every error is an RFC 9457 \
         (name = "tags", description = "Topics"),
         (name = "authors", description = "Bylines"),
         (name = "system", description = "Health and readiness"),
+        (name = "auth", description = "Staff sign-in"),
+        (name = "admin", description = "The editorial write API (staff only)"),
     ),
-    components(schemas(Problem))
+    components(schemas(Problem)),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` scheme that admin operations name.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, spec: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = spec.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from `POST /api/v1/auth/login`."))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The complete spec, as the running service serves it.
 pub fn spec() -> utoipa::openapi::OpenApi {

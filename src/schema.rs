@@ -17,6 +17,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_revisions (id) {
+        id -> Int8,
+        article_id -> Int8,
+        number -> Int4,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        content -> Jsonb,
+    }
+}
+
+diesel::table! {
+    article_slugs (slug) {
+        slug -> Text,
+        article_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     article_tags (article_id, tag_id) {
         article_id -> Int8,
         tag_id -> Int8,
@@ -52,6 +71,19 @@ diesel::table! {
         source -> Nullable<Text>,
         version -> Int4,
         public_status -> Bool,
+        created_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor_id -> Nullable<Int8>,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Nullable<Int8>,
+        details -> Jsonb,
     }
 }
 
@@ -80,6 +112,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_failures (key) {
+        key -> Text,
+        failures -> Int4,
+        window_started_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     media (id) {
         id -> Int8,
         url -> Text,
@@ -90,6 +131,33 @@ diesel::table! {
         height -> Nullable<Int4>,
         mime_type -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        family -> Text,
+        token_hash -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        rotated_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    staff_users (id) {
+        id -> Int8,
+        email -> Text,
+        display_name -> Text,
+        role -> Text,
+        author_id -> Nullable<Int8>,
+        password_hash -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -105,17 +173,30 @@ diesel::table! {
 
 diesel::joinable!(article_authors -> articles (article_id));
 diesel::joinable!(article_authors -> authors (author_id));
+diesel::joinable!(article_revisions -> articles (article_id));
+diesel::joinable!(article_revisions -> staff_users (created_by));
+diesel::joinable!(article_slugs -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(articles -> categories (category_id));
+diesel::joinable!(articles -> staff_users (created_by));
+diesel::joinable!(audit_log -> staff_users (actor_id));
+diesel::joinable!(refresh_tokens -> staff_users (user_id));
+diesel::joinable!(staff_users -> authors (author_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     article_authors,
     article_related,
+    article_revisions,
+    article_slugs,
     article_tags,
     articles,
+    audit_log,
     authors,
     categories,
+    login_failures,
     media,
+    refresh_tokens,
+    staff_users,
     tags,
 );

@@ -344,6 +344,7 @@ async fn summaries(
     ),
     responses(
         (status = 200, description = "The article", body = Article),
+        (status = 301, description = "The article was renamed; `Location` has its current address"),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No published article has this slug", body = Problem, content_type = "application/problem+json"),
     )
@@ -351,6 +352,7 @@ async fn summaries(
 #[get("/articles/{slug}")]
 pub async fn get_article(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     path: web::Path<String>,
     query: web::Query<ArticleQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -359,10 +361,24 @@ pub async fn get_article(
     if !crate::domain::text::is_slug(&slug) {
         return Err(ApiError::not_found("article", slug));
     }
-    let conn = state.conn().await?;
-    let row = article::find_visible_by_slug(&conn, &slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("article", &slug))?;
+    let mut conn = state.conn().await?;
+    let Some(row) = article::find_visible_by_slug(&conn, &slug).await? else {
+        // A renamed article answers at its old address with a redirect.
+        return match crate::models::editorial::moved_to(&mut conn, &slug).await? {
+            Some(current) => {
+                let query = req.query_string();
+                let location = if query.is_empty() {
+                    format!("/api/v1/articles/{current}")
+                } else {
+                    format!("/api/v1/articles/{current}?{query}")
+                };
+                Ok(HttpResponse::MovedPermanently()
+                    .insert_header((actix_web::http::header::LOCATION, location))
+                    .finish())
+            }
+            None => Err(ApiError::not_found("article", &slug)),
+        };
+    };
     article_response(&state, &conn, row, fields, with_related).await
 }
 

@@ -105,7 +105,11 @@ pub async fn cache_and_etag(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    if req.method() != Method::GET {
+    // Only anonymous public reads: never a staff member's view of anything.
+    let personal = req.headers().contains_key(header::AUTHORIZATION)
+        || req.path().starts_with("/api/v1/admin")
+        || req.path().starts_with("/api/v1/auth");
+    if req.method() != Method::GET || personal {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let cache = req.app_data::<Data<ResponseCache>>().cloned();

@@ -1,6 +1,8 @@
 //! HTTP handlers, one module per resource, composed under `/api/v1`.
 
+pub mod admin;
 pub mod articles;
+pub mod auth;
 pub mod authors;
 pub mod cache;
 pub mod categories;
@@ -53,7 +55,23 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(tags::list_tags)
             .service(tags::get_tag)
             .service(authors::list_authors)
-            .service(authors::get_author),
+            .service(authors::get_author)
+            .service(auth::login)
+            .service(auth::refresh)
+            .service(auth::logout)
+            .service(admin::create_article)
+            .service(admin::list_admin_articles)
+            .service(admin::list_audit_entries)
+            .service(admin::list_article_revisions)
+            .service(admin::get_article_revision)
+            .service(admin::restore_article_revision)
+            .service(admin::publish_article)
+            .service(admin::schedule_article)
+            .service(admin::unpublish_article)
+            .service(admin::get_admin_article)
+            .service(admin::update_article)
+            .service(admin::replace_article)
+            .service(admin::delete_article),
     )
     .service(system::healthz)
     .service(system::readyz);

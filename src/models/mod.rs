@@ -2,9 +2,12 @@
 //! `QueryResult`; turning them into HTTP answers is the handlers' job.
 
 pub mod article;
+pub mod audit;
 pub mod author;
 pub mod category;
+pub mod editorial;
 pub mod media;
+pub mod staff;
 pub mod tag;
 
 use chrono::Utc;

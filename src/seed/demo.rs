@@ -376,3 +376,21 @@ fn block(b: &DemoBlock, media: &HashMap<&str, (i64, &DemoMedia)>) -> anyhow::Res
         },
     })
 }
+
+pub const ADMIN_EMAIL: &str = "admin@newsroom.test";
+
+/// The demo site's admin account, linked to no author.
+pub async fn create_admin(conn: &mut AsyncPgConnection, password: &str) -> anyhow::Result<i64> {
+    let hash = crate::auth::hash_password(password)?;
+    Ok(crate::models::staff::create(
+        conn,
+        crate::models::staff::NewStaffUser {
+            email: ADMIN_EMAIL,
+            display_name: "Ban biên tập",
+            role: "admin",
+            author_id: None,
+            password_hash: &hash,
+        },
+    )
+    .await?)
+}

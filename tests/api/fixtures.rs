@@ -188,3 +188,21 @@ pub async fn article_count(conn: &mut AsyncPgConnection) -> i64 {
         .await
         .expect("count")
 }
+
+/// An image in the media library.
+pub async fn media(conn: &mut AsyncPgConnection) -> i64 {
+    diesel::insert_into(newsroom::schema::media::table)
+        .values(newsroom::models::media::NewMedia {
+            url: "/media/anh.jpg",
+            alt: "Ảnh",
+            caption: Some("Chú thích"),
+            credit: None,
+            width: Some(1200),
+            height: Some(800),
+            mime_type: "image/jpeg",
+        })
+        .returning(newsroom::schema::media::id)
+        .get_result(conn)
+        .await
+        .expect("media")
+}

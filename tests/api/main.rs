@@ -1,6 +1,7 @@
 //! Integration tests: the real application over real HTTP against a real
 //! PostgreSQL (one cluster per run, one cloned database per test).
 
+mod admin;
 mod articles;
 mod cluster;
 mod demo;

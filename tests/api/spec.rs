@@ -55,6 +55,10 @@ fn every_operation_is_documented_with_schemas_and_examples() {
             }
             for (status, response) in op["responses"].as_object().unwrap() {
                 assert!(response["description"].is_string(), "{id} {status}");
+                // No content and redirects have no body to describe.
+                if status == "204" || status.starts_with('3') {
+                    continue;
+                }
                 let content = response["content"]
                     .as_object()
                     .unwrap_or_else(|| panic!("{id} {status}: content"));

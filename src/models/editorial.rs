@@ -1,0 +1,608 @@
+//! Writing articles: the editable state of an article, its validation, and
+//! saving it with optimistic concurrency, a revision and an audit entry in
+//! one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::body::{Block, MediaSnapshot, sanitize_inline};
+use crate::domain::text;
+use crate::error::{ApiError, ParameterError};
+use crate::models::article::Article;
+use crate::models::{audit, media};
+use crate::schema::{
+    article_authors, article_revisions, article_slugs, article_tags, articles, authors, categories,
+    tags,
+};
+use crate::seed::Derived;
+
+/// Everything an editor can change, as stored in a revision.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Editable {
+    pub title: String,
+    pub slug: String,
+    pub summary: String,
+    pub body: Vec<Block>,
+    pub category_id: i64,
+    pub tag_ids: Vec<i64>,
+    pub author_ids: Vec<i64>,
+    pub cover_media_id: Option<i64>,
+    pub cover_caption: Option<String>,
+    pub featured: bool,
+    pub language: String,
+    pub source: Option<String>,
+    pub meta_title: Option<String>,
+    pub meta_description: Option<String>,
+    pub canonical_url: Option<String>,
+    pub social_image_id: Option<i64>,
+}
+
+impl Editable {
+    pub async fn load(conn: &mut AsyncPgConnection, row: &Article) -> QueryResult<Self> {
+        let tag_ids = article_tags::table
+            .filter(article_tags::article_id.eq(row.id))
+            .select(article_tags::tag_id)
+            .order(article_tags::tag_id)
+            .load(conn)
+            .await?;
+        let author_ids = article_authors::table
+            .filter(article_authors::article_id.eq(row.id))
+            .order(article_authors::position)
+            .select(article_authors::author_id)
+            .load(conn)
+            .await?;
+        Ok(Self {
+            title: row.title.clone(),
+            slug: row.slug.clone(),
+            summary: row.summary.clone(),
+            body: serde_json::from_value(row.body.clone()).unwrap_or_default(),
+            category_id: row.category_id,
+            tag_ids,
+            author_ids,
+            cover_media_id: row.cover_media_id,
+            cover_caption: row.cover_caption.clone(),
+            featured: row.featured,
+            language: row.language.clone(),
+            source: row.source.clone(),
+            meta_title: row.meta_title.clone(),
+            meta_description: row.meta_description.clone(),
+            canonical_url: row.canonical_url.clone(),
+            social_image_id: row.social_image_id,
+        })
+    }
+}
+
+fn invalid(errors: &mut Vec<ParameterError>, field: impl Into<String>, reason: impl Into<String>) {
+    errors.push(ParameterError {
+        parameter: field.into(),
+        reason: reason.into(),
+    });
+}
+
+const UNSAFE_SCHEMES: &[&str] = &["javascript:", "vbscript:", "data:", "file:"];
+
+fn has_unsafe_link(text: &str) -> bool {
+    let folded: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    UNSAFE_SCHEMES.iter().any(|s| folded.contains(s))
+}
+
+fn is_http_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !lower.contains(char::is_whitespace)
+}
+
+/// Checks every field, collecting every problem (nothing is written when
+/// there is one), sanitises inline HTML and fills in image snapshots.
+pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    let title_chars = state.title.trim().chars().count();
+    if title_chars == 0 || title_chars > 300 {
+        invalid(&mut errors, "title", "must be 1 to 300 characters");
+    }
+    state.title = state.title.trim().to_owned();
+    if !text::is_slug(&state.slug) {
+        invalid(
+            &mut errors,
+            "slug",
+            "must be lowercase letters, digits and single hyphens, at most 200 characters",
+        );
+    }
+    if state.summary.chars().count() > 2000 {
+        invalid(&mut errors, "summary", "must be at most 2000 characters");
+    }
+    if !(2..=35).contains(&state.language.len())
+        || !state
+            .language
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        invalid(
+            &mut errors,
+            "language",
+            "must be a language tag such as `vi`",
+        );
+    }
+    if let Some(url) = &state.canonical_url
+        && !is_http_url(url)
+    {
+        invalid(&mut errors, "canonical_url", "must be an http(s) URL");
+    }
+    if state.body.len() > 500 {
+        invalid(&mut errors, "body", "may have at most 500 blocks");
+    }
+
+    let mut image_ids = Vec::new();
+    for (i, block) in state.body.iter().enumerate() {
+        let at = |field: &str| format!("body[{i}].{field}");
+        let check_text = |errors: &mut Vec<ParameterError>, field: &str, t: &str| {
+            if t.trim().is_empty() {
+                invalid(errors, at(field), "must not be empty");
+            } else if has_unsafe_link(t) {
+                invalid(
+                    errors,
+                    at(field),
+                    "contains a link with an unsafe scheme (javascript:, data:, …)",
+                );
+            }
+        };
+        match block {
+            Block::Paragraph { text } => check_text(&mut errors, "text", text),
+            Block::Heading { level, text } => {
+                if !(2..=4).contains(level) {
+                    invalid(&mut errors, at("level"), "must be 2, 3 or 4");
+                }
+                check_text(&mut errors, "text", text);
+            }
+            Block::List { items, .. } => {
+                if items.is_empty() {
+                    invalid(&mut errors, at("items"), "must not be empty");
+                }
+                for (j, item) in items.iter().enumerate() {
+                    check_text(&mut errors, &format!("items[{j}]"), item);
+                }
+            }
+            Block::Quote { text, .. } => check_text(&mut errors, "text", text),
+            Block::Image {
+                media_id, caption, ..
+            } => {
+                image_ids.push((i, *media_id));
+                if let Some(c) = caption
+                    && has_unsafe_link(c)
+                {
+                    invalid(
+                        &mut errors,
+                        at("caption"),
+                        "contains a link with an unsafe scheme",
+                    );
+                }
+            }
+            Block::Embed { provider, url, .. } => {
+                if provider.trim().is_empty() || provider.len() > 50 {
+                    invalid(&mut errors, at("provider"), "must be 1 to 50 characters");
+                }
+                if !is_http_url(url) {
+                    invalid(&mut errors, at("url"), "must be an http(s) URL");
+                }
+            }
+        }
+    }
+
+    // References, checked in batches.
+    let mut wanted_media: Vec<i64> = image_ids.iter().map(|(_, id)| *id).collect();
+    wanted_media.extend(state.cover_media_id);
+    wanted_media.extend(state.social_image_id);
+    let found_media: HashMap<i64, media::Media> = media::by_ids(conn, &wanted_media)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    for (i, id) in &image_ids {
+        if !found_media.contains_key(id) {
+            invalid(
+                &mut errors,
+                format!("body[{i}].media_id"),
+                format!("media {id} does not exist"),
+            );
+        }
+    }
+    if let Some(id) = state
+        .cover_media_id
+        .filter(|id| !found_media.contains_key(id))
+    {
+        invalid(
+            &mut errors,
+            "cover_media_id",
+            format!("media {id} does not exist"),
+        );
+    }
+    if let Some(id) = state
+        .social_image_id
+        .filter(|id| !found_media.contains_key(id))
+    {
+        invalid(
+            &mut errors,
+            "social_image_id",
+            format!("media {id} does not exist"),
+        );
+    }
+    let category_exists: bool = diesel::select(diesel::dsl::exists(
+        categories::table.find(state.category_id),
+    ))
+    .get_result(conn)
+    .await?;
+    if !category_exists {
+        invalid(&mut errors, "category", "does not exist");
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+
+    for block in &mut state.body {
+        match block {
+            Block::Paragraph { text } | Block::Heading { text, .. } => {
+                *text = sanitize_inline(text)
+            }
+            Block::Quote { text, .. } => *text = sanitize_inline(text),
+            Block::List { items, .. } => items
+                .iter_mut()
+                .for_each(|item| *item = sanitize_inline(item)),
+            Block::Image {
+                media_id,
+                media,
+                caption,
+                ..
+            } => {
+                let m = &found_media[media_id];
+                *media = Some(MediaSnapshot {
+                    url: m.url.clone(),
+                    alt: m.alt.clone(),
+                    width: m.width,
+                    height: m.height,
+                    mime_type: m.mime_type.clone(),
+                });
+                if let Some(c) = caption {
+                    *c = sanitize_inline(c);
+                }
+            }
+            Block::Embed { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// Ids for slugs; every unknown slug is reported under `field[i]`.
+pub async fn resolve_slugs(
+    conn: &mut AsyncPgConnection,
+    field: &str,
+    slugs: &[String],
+    errors: &mut Vec<ParameterError>,
+) -> QueryResult<Vec<i64>> {
+    let found: HashMap<String, i64> = if field == "tags" {
+        tags::table
+            .filter(tags::slug.eq_any(slugs))
+            .select((tags::slug, tags::id))
+            .load(conn)
+            .await?
+    } else {
+        authors::table
+            .filter(authors::slug.eq_any(slugs))
+            .select((authors::slug, authors::id))
+            .load(conn)
+            .await?
+    }
+    .into_iter()
+    .collect();
+    let mut ids = Vec::new();
+    for (i, slug) in slugs.iter().enumerate() {
+        match found.get(slug) {
+            Some(id) if !ids.contains(id) => ids.push(*id),
+            Some(_) => invalid(errors, format!("{field}[{i}]"), "is listed twice"),
+            None => invalid(
+                errors,
+                format!("{field}[{i}]"),
+                format!("`{slug}` does not exist"),
+            ),
+        }
+    }
+    Ok(ids)
+}
+
+/// A slug that no article uses now or used before: `base`, `base-2`, …
+pub async fn free_slug(
+    conn: &mut AsyncPgConnection,
+    base: &str,
+    except: Option<i64>,
+) -> QueryResult<String> {
+    let base: String = base
+        .chars()
+        .take(180)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned();
+    let base = if base.is_empty() {
+        "bai-viet".to_owned()
+    } else {
+        base
+    };
+    for n in 1.. {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let taken_now: Option<i64> = articles::table
+            .filter(articles::slug.eq(&candidate))
+            .select(articles::id)
+            .first(conn)
+            .await
+            .optional()?;
+        let taken_before: Option<i64> = article_slugs::table
+            .filter(article_slugs::slug.eq(&candidate))
+            .select(article_slugs::article_id)
+            .first(conn)
+            .await
+            .optional()?;
+        let taken = taken_now
+            .or(taken_before)
+            .is_some_and(|id| Some(id) != except);
+        if !taken {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("some suffix is free")
+}
+
+/// Where an article moved to, for a slug it used to have.
+pub async fn moved_to(conn: &mut AsyncPgConnection, old_slug: &str) -> QueryResult<Option<String>> {
+    article_slugs::table
+        .inner_join(articles::table)
+        .filter(article_slugs::slug.eq(old_slug))
+        .select(articles::slug)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Workflow fields that a save sets alongside the editable ones.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    pub status: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub first_published_at: Option<DateTime<Utc>>,
+}
+
+/// Writes `state` as the next version of article `id` (or a new article when
+/// `id` is None), if its version is still `expected_version`. Stores a
+/// revision and an audit entry. Call inside a transaction.
+pub async fn save(
+    conn: &mut AsyncPgConnection,
+    actor: i64,
+    id: Option<i64>,
+    expected_version: i32,
+    state: &Editable,
+    workflow: &Workflow,
+    action: &str,
+) -> Result<Article, ApiError> {
+    let derived = Derived::new(&state.summary, &state.body);
+    let now = Utc::now();
+    let row = (
+        articles::slug.eq(&state.slug),
+        articles::title.eq(&state.title),
+        articles::summary.eq(&state.summary),
+        articles::body.eq(&derived.body),
+        articles::body_html.eq(&derived.html),
+        articles::body_text.eq(&derived.text),
+        articles::excerpt.eq(&derived.excerpt),
+        articles::word_count.eq(derived.word_count),
+        articles::reading_time_minutes.eq(derived.reading_time_minutes),
+        articles::cover_media_id.eq(state.cover_media_id),
+        articles::cover_caption.eq(&state.cover_caption),
+        articles::category_id.eq(state.category_id),
+        articles::featured.eq(state.featured),
+        articles::language.eq(&state.language),
+        articles::source.eq(&state.source),
+        articles::meta_title.eq(&state.meta_title),
+        articles::meta_description.eq(&state.meta_description),
+        articles::canonical_url.eq(&state.canonical_url),
+        articles::social_image_id.eq(state.social_image_id),
+    );
+    let workflow_row = (
+        articles::status.eq(&workflow.status),
+        articles::published_at.eq(workflow.published_at),
+        articles::first_published_at.eq(workflow.first_published_at),
+        articles::updated_at.eq(now),
+    );
+    let saved: Article = match id {
+        None => {
+            diesel::insert_into(articles::table)
+                .values((
+                    row,
+                    workflow_row,
+                    articles::created_by.eq(actor),
+                    articles::created_at.eq(now),
+                ))
+                .returning(Article::as_returning())
+                .get_result(conn)
+                .await?
+        }
+        Some(id) => {
+            let previous_slug: Option<(String, Option<DateTime<Utc>>)> = articles::table
+                .find(id)
+                .select((articles::slug, articles::first_published_at))
+                .first(conn)
+                .await
+                .optional()?;
+            let updated: Option<Article> = diesel::update(
+                articles::table
+                    .filter(articles::id.eq(id))
+                    .filter(articles::version.eq(expected_version)),
+            )
+            .set((
+                row,
+                workflow_row,
+                articles::version.eq(articles::version + 1),
+            ))
+            .returning(Article::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+            let Some(updated) = updated else {
+                let current: Option<i32> = articles::table
+                    .find(id)
+                    .select(articles::version)
+                    .first(conn)
+                    .await
+                    .optional()?;
+                return Err(match current {
+                    Some(current) => ApiError::VersionMismatch {
+                        sent: expected_version,
+                        current,
+                    },
+                    None => ApiError::not_found("article", id.to_string()),
+                });
+            };
+            // A published article's old address keeps answering, with a redirect.
+            if let Some((old, Some(_))) = previous_slug
+                && old != updated.slug
+            {
+                diesel::insert_into(article_slugs::table)
+                    .values((
+                        article_slugs::slug.eq(&old),
+                        article_slugs::article_id.eq(id),
+                    ))
+                    .on_conflict(article_slugs::slug)
+                    .do_update()
+                    .set(article_slugs::article_id.eq(id))
+                    .execute(conn)
+                    .await?;
+            }
+            diesel::delete(article_slugs::table.filter(article_slugs::slug.eq(&updated.slug)))
+                .execute(conn)
+                .await?;
+            updated
+        }
+    };
+
+    diesel::delete(article_tags::table.filter(article_tags::article_id.eq(saved.id)))
+        .execute(conn)
+        .await?;
+    let tag_rows: Vec<_> = state
+        .tag_ids
+        .iter()
+        .map(|&tag_id| {
+            (
+                article_tags::article_id.eq(saved.id),
+                article_tags::tag_id.eq(tag_id),
+            )
+        })
+        .collect();
+    diesel::insert_into(article_tags::table)
+        .values(&tag_rows)
+        .execute(conn)
+        .await?;
+    diesel::delete(article_authors::table.filter(article_authors::article_id.eq(saved.id)))
+        .execute(conn)
+        .await?;
+    let author_rows: Vec<_> = state
+        .author_ids
+        .iter()
+        .enumerate()
+        .map(|(position, &author_id)| {
+            (
+                article_authors::article_id.eq(saved.id),
+                article_authors::author_id.eq(author_id),
+                article_authors::position.eq(position as i32),
+            )
+        })
+        .collect();
+    diesel::insert_into(article_authors::table)
+        .values(&author_rows)
+        .execute(conn)
+        .await?;
+
+    let snapshot = serde_json::json!({
+        "article": state,
+        "status": workflow.status,
+        "published_at": workflow.published_at,
+    });
+    diesel::insert_into(article_revisions::table)
+        .values((
+            article_revisions::article_id.eq(saved.id),
+            article_revisions::number.eq(saved.version),
+            article_revisions::created_by.eq(actor),
+            article_revisions::content.eq(&snapshot),
+        ))
+        .execute(conn)
+        .await?;
+    audit::record(
+        conn,
+        Some(actor),
+        action,
+        "article",
+        Some(saved.id),
+        serde_json::json!({"version": saved.version, "status": saved.status}),
+    )
+    .await?;
+    Ok(saved)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = article_revisions)]
+pub struct Revision {
+    pub number: i32,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub content: serde_json::Value,
+}
+
+pub async fn revisions(
+    conn: &mut AsyncPgConnection,
+    article_id: i64,
+) -> QueryResult<Vec<Revision>> {
+    article_revisions::table
+        .filter(article_revisions::article_id.eq(article_id))
+        .order(article_revisions::number.desc())
+        .select(Revision::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn revision(
+    conn: &mut AsyncPgConnection,
+    article_id: i64,
+    number: i32,
+) -> QueryResult<Option<Revision>> {
+    article_revisions::table
+        .filter(article_revisions::article_id.eq(article_id))
+        .filter(article_revisions::number.eq(number))
+        .select(Revision::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_any(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Article>> {
+    articles::table
+        .find(id)
+        .select(Article::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn created_by(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<i64>> {
+    articles::table
+        .find(id)
+        .select(articles::created_by)
+        .first(conn)
+        .await
+}

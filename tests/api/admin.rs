@@ -1,0 +1,918 @@
+//! The editorial write API: sign-in, tokens, roles, workflow, validation,
+//! optimistic concurrency, revisions, redirects and the audit log.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::fixtures;
+use crate::harness::{Response, TestApp};
+
+const PASSWORD: &str = "mật-khẩu-đủ-dài-123";
+
+async fn staff(app: &TestApp, email: &str, role: &str) -> i64 {
+    let mut conn = app.conn().await;
+    let hash = newsroom::auth::hash_password(PASSWORD).unwrap();
+    newsroom::models::staff::create(
+        &mut conn,
+        newsroom::models::staff::NewStaffUser {
+            email,
+            display_name: email,
+            role,
+            author_id: None,
+            password_hash: &hash,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut request = app.client.request(method, format!("{}{path}", app.base));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Response {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+async fn login(app: &TestApp, email: &str) -> Value {
+    let r = send(
+        app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": email, "password": PASSWORD})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json
+}
+
+async fn token_for(app: &TestApp, email: &str, role: &str) -> String {
+    staff(app, email, role).await;
+    login(app, email).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A site with one category, tag, author and media record.
+async fn site(app: &TestApp) {
+    let mut conn = app.conn().await;
+    let xa_hoi = fixtures::category(&mut conn, "Xã hội", None).await;
+    fixtures::category(&mut conn, "Dân số", Some(xa_hoi)).await;
+    fixtures::tag(&mut conn, "Bình đẳng giới").await;
+    fixtures::author(&mut conn, "Trần Thanh Mai").await;
+    fixtures::media(&mut conn).await;
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> Response {
+    send(
+        app,
+        Method::POST,
+        "/api/v1/admin/articles",
+        Some(token),
+        Some(body),
+        &[],
+    )
+    .await
+}
+
+fn draft(title: &str) -> Value {
+    json!({"title": title, "category": "dan-so", "summary": "Tóm tắt.", "body": [{"type": "paragraph", "text": "Nội dung."}]})
+}
+
+#[actix_web::test]
+async fn login_refresh_rotation_reuse_and_logout() {
+    let app = TestApp::spawn().await;
+    staff(&app, "bien.tap@newsroom.test", "editor").await;
+    let first = login(&app, "Bien.Tap@newsroom.test").await;
+    assert_eq!(first["token_type"], "Bearer");
+    assert_eq!(first["user"]["role"], "editor");
+    assert!(first.get("password_hash").is_none() && !first.to_string().contains("argon2"));
+
+    let refresh = |t: &Value| json!({"refresh_token": t["refresh_token"]});
+    let second = send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(refresh(&first)),
+        &[],
+    )
+    .await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    // The rotated token is refused, and its reuse revokes the whole sign-in.
+    send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(refresh(&first)),
+        &[],
+    )
+    .await
+    .assert_problem(401, "unauthorized");
+    send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(refresh(&second.json)),
+        &[],
+    )
+    .await
+    .assert_problem(401, "unauthorized");
+
+    let third = login(&app, "bien.tap@newsroom.test").await;
+    let r = send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/logout",
+        None,
+        Some(refresh(&third)),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(refresh(&third)),
+        &[],
+    )
+    .await
+    .assert_problem(401, "unauthorized");
+    send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": "rác"})),
+        &[],
+    )
+    .await
+    .assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn wrong_passwords_say_nothing_about_the_account_and_get_throttled() {
+    let app = TestApp::spawn().await;
+    staff(&app, "tac.gia@newsroom.test", "author").await;
+    let wrong = |email: &str| json!({"email": email, "password": "sai mật khẩu"});
+    let known = send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(wrong("tac.gia@newsroom.test")),
+        &[],
+    )
+    .await;
+    let unknown = send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(wrong("khong.co@newsroom.test")),
+        &[],
+    )
+    .await;
+    known.assert_problem(401, "unauthorized");
+    unknown.assert_problem(401, "unauthorized");
+    assert_eq!(known.json["detail"], unknown.json["detail"]);
+    for _ in 0..3 {
+        send(
+            &app,
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(wrong("tac.gia@newsroom.test")),
+            &[],
+        )
+        .await;
+    }
+    // Five failures from this address: even the right password is refused for a while.
+    let r = send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": "tac.gia@newsroom.test", "password": PASSWORD})),
+        &[],
+    )
+    .await;
+    r.assert_problem(429, "too_many_requests");
+    assert!(r.header("retry-after").unwrap().parse::<i64>().unwrap() > 0);
+    send(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": 5})),
+        &[],
+    )
+    .await
+    .assert_problem(400, "malformed_body");
+}
+
+#[actix_web::test]
+async fn forged_expired_and_missing_tokens_are_401() {
+    let app = TestApp::spawn().await;
+    let token = token_for(&app, "quan.tri@newsroom.test", "admin").await;
+    let ok = send(
+        &app,
+        Method::GET,
+        "/api/v1/admin/articles",
+        Some(&token),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+
+    let parts: Vec<&str> = token.split('.').collect();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let mut tampered = claims.clone();
+    tampered["sub"] = json!("999");
+    let mut wrong_audience = claims.clone();
+    wrong_audience["aud"] = json!("someone-else");
+    let none_header = encode(&json!({"alg": "none", "typ": "JWT"}));
+    let other_key =
+        newsroom::auth::TokenKeys::new(&[9u8; 32], Duration::minutes(15), Duration::days(1))
+            .unwrap();
+    let (foreign, _) = other_key
+        .issue(1, newsroom::auth::Role::Admin, Utc::now())
+        .unwrap();
+    let forged = [
+        format!("{}.{}.{}", parts[0], encode(&tampered), parts[2]),
+        format!("{}.{}.{}", parts[0], encode(&wrong_audience), parts[2]),
+        format!("{none_header}.{}.", parts[1]),
+        format!("{none_header}.{}.{}", parts[1], parts[2]),
+        foreign,
+        "not-a-token".to_owned(),
+    ];
+    for bad in &forged {
+        send(
+            &app,
+            Method::GET,
+            "/api/v1/admin/articles",
+            Some(bad),
+            None,
+            &[],
+        )
+        .await
+        .assert_problem(401, "unauthorized");
+    }
+    let r = send(&app, Method::GET, "/api/v1/admin/articles", None, None, &[]).await;
+    r.assert_problem(401, "unauthorized");
+    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+}
+
+#[actix_web::test]
+async fn expired_access_tokens_are_refused() {
+    let settings = newsroom::config::Settings {
+        tokens: newsroom::auth::TokenKeys::new(
+            &[3u8; 32],
+            Duration::seconds(-10),
+            Duration::days(1),
+        )
+        .unwrap(),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(settings).await;
+    let token = token_for(&app, "quan.tri@newsroom.test", "admin").await;
+    send(
+        &app,
+        Method::GET,
+        "/api/v1/admin/articles",
+        Some(&token),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn roles_decide_who_may_do_what() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let contributor = token_for(&app, "ctv@newsroom.test", "contributor").await;
+    let author = token_for(&app, "tg@newsroom.test", "author").await;
+    let other_author = token_for(&app, "tg2@newsroom.test", "author").await;
+    let editor = token_for(&app, "bt@newsroom.test", "editor").await;
+    let admin = token_for(&app, "qt@newsroom.test", "admin").await;
+
+    // Everyone may create drafts.
+    for (i, token) in [&contributor, &author, &editor, &admin].iter().enumerate() {
+        let r = create(&app, token, draft(&format!("Bài số {i}"))).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.json["status"], "draft");
+    }
+    let own = create(&app, &contributor, draft("Bài của cộng tác viên"))
+        .await
+        .json["id"]
+        .as_i64()
+        .unwrap();
+    let authors_own = create(&app, &author, draft("Bài của tác giả")).await.json["id"]
+        .as_i64()
+        .unwrap();
+    let publish = |id: i64| format!("/api/v1/admin/articles/{id}/publish");
+    let patch = |id: i64| format!("/api/v1/admin/articles/{id}");
+
+    // Contributors edit their own drafts only, and never publish.
+    let r = send(
+        &app,
+        Method::PATCH,
+        &patch(own),
+        Some(&contributor),
+        Some(json!({"summary": "Sửa.", "version": 1})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    send(
+        &app,
+        Method::POST,
+        &publish(own),
+        Some(&contributor),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    send(
+        &app,
+        Method::PATCH,
+        &patch(authors_own),
+        Some(&contributor),
+        Some(json!({"summary": "x", "version": 1})),
+        &[],
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    // Authors publish their own, not others'.
+    send(&app, Method::POST, &publish(own), Some(&author), None, &[])
+        .await
+        .assert_problem(403, "forbidden");
+    send(
+        &app,
+        Method::POST,
+        &publish(authors_own),
+        Some(&other_author),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let r = send(
+        &app,
+        Method::POST,
+        &publish(authors_own),
+        Some(&author),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["status"], "published");
+    // Once published, a contributor's article is out of their hands; editors may do anything.
+    let r = send(&app, Method::POST, &publish(own), Some(&editor), None, &[]).await;
+    assert_eq!(r.status, 200);
+    send(
+        &app,
+        Method::PATCH,
+        &patch(own),
+        Some(&contributor),
+        Some(json!({"summary": "x", "version": 3})),
+        &[],
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let r = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/admin/articles/{own}/unpublish"),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.json["status"], "draft");
+    // Hard delete is for admins; soft delete archives.
+    send(
+        &app,
+        Method::DELETE,
+        &format!("{}?hard=true", patch(own)),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let r = send(&app, Method::DELETE, &patch(own), Some(&editor), None, &[]).await;
+    assert_eq!(r.json["status"], "archived");
+    let r = send(
+        &app,
+        Method::DELETE,
+        &format!("{}?hard=true", patch(own)),
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    send(&app, Method::GET, &patch(own), Some(&admin), None, &[])
+        .await
+        .assert_problem(404, "not_found");
+    // The audit log is for admins.
+    send(
+        &app,
+        Method::GET,
+        "/api/v1/admin/audit",
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let r = send(
+        &app,
+        Method::GET,
+        "/api/v1/admin/audit?limit=3",
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["items"].as_array().unwrap().len(), 3);
+    assert_eq!(r.json["items"][0]["action"], "hard_delete");
+    assert!(r.json["next_cursor"].is_string());
+}
+
+#[actix_web::test]
+async fn validation_lists_every_problem_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let token = token_for(&app, "bt@newsroom.test", "editor").await;
+    let mut conn = app.conn().await;
+    let before = fixtures::article_count(&mut conn).await;
+    let r = create(
+        &app,
+        &token,
+        json!({
+            "title": "",
+            "slug": "Không Hợp Lệ",
+            "category": "khong-co",
+            "tags": ["khong-co"],
+            "canonical_url": "javascript:alert(1)",
+            "body": [
+                {"type": "paragraph", "text": "ổn"},
+                {"type": "heading", "level": 1, "text": "Sai cấp"},
+                {"type": "paragraph", "text": "<a href=\"jAvAsCrIpT:alert(1)\">bấm</a>"},
+                {"type": "image", "media_id": 999},
+                {"type": "embed", "provider": "youtube", "url": "ftp://x"}
+            ]
+        }),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    let fields: Vec<&str> = r.json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["parameter"].as_str().unwrap())
+        .collect();
+    for expected in ["category", "tags[0]"] {
+        assert!(fields.contains(&expected), "{expected} in {fields:?}");
+    }
+    assert_eq!(fixtures::article_count(&mut conn).await, before);
+
+    let r = create(
+        &app,
+        &token,
+        json!({
+            "title": "Ổn",
+            "category": "dan-so",
+            "slug": "Không Hợp Lệ",
+            "canonical_url": "javascript:alert(1)",
+            "body": [
+                {"type": "paragraph", "text": "ổn"},
+                {"type": "heading", "level": 1, "text": "Sai cấp"},
+                {"type": "paragraph", "text": "<a href=\"jAvAsCrIpT:alert(1)\">bấm</a>"},
+                {"type": "image", "media_id": 999},
+                {"type": "embed", "provider": "youtube", "url": "ftp://x"}
+            ]
+        }),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    let fields: Vec<&str> = r.json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["parameter"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "slug",
+        "canonical_url",
+        "body[1].level",
+        "body[2].text",
+        "body[3].media_id",
+        "body[4].url",
+    ] {
+        assert!(fields.contains(&expected), "{expected} in {fields:?}");
+    }
+    assert!(!fields.contains(&"body[0].text"));
+    // Unknown block types and fields are refused before anything is looked at.
+    create(
+        &app,
+        &token,
+        json!({"title": "x", "category": "dan-so", "body": [{"type": "script", "text": "x"}]}),
+    )
+    .await
+    .assert_problem(400, "malformed_body");
+    create(
+        &app,
+        &token,
+        json!({"title": "x", "category": "dan-so", "status": "published"}),
+    )
+    .await
+    .assert_problem(400, "malformed_body");
+    assert_eq!(fixtures::article_count(&mut conn).await, before);
+
+    // Inline HTML is sanitised: scripts and event handlers are gone, marks stay.
+    let r = create(
+        &app,
+        &token,
+        json!({"title": "An toàn", "category": "dan-so", "body": [{"type": "paragraph", "text": "<strong>đậm</strong><script>alert(1)</script><em onclick=\"x()\">nghiêng</em><img src=x onerror=y>"}]}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        r.json["body"][0]["text"],
+        "<strong>đậm</strong><em>nghiêng</em>"
+    );
+    assert!(!r.json["body_html"].as_str().unwrap().contains("script"));
+}
+
+#[actix_web::test]
+async fn slugs_come_from_vietnamese_titles_stay_unique_and_old_ones_redirect() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let token = token_for(&app, "bt@newsroom.test", "editor").await;
+    let title = "Đắk Lắk: Quảng Ninh hưởng ứng bình đẳng giới";
+    let slugs: Vec<String> = {
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            let r = create(&app, &token, draft(title)).await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            out.push(r.json["slug"].as_str().unwrap().to_owned());
+        }
+        out
+    };
+    assert_eq!(
+        slugs,
+        [
+            "dak-lak-quang-ninh-huong-ung-binh-dang-gioi",
+            "dak-lak-quang-ninh-huong-ung-binh-dang-gioi-2",
+            "dak-lak-quang-ninh-huong-ung-binh-dang-gioi-3"
+        ]
+    );
+    create(
+        &app,
+        &token,
+        json!({"title": "x", "category": "dan-so", "slug": slugs[0]}),
+    )
+    .await
+    .assert_problem(409, "conflict");
+
+    let id = create(&app, &token, draft("Tên cũ")).await.json["id"]
+        .as_i64()
+        .unwrap();
+    send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/admin/articles/{id}/publish"),
+        Some(&token),
+        None,
+        &[],
+    )
+    .await;
+    let r = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/articles/{id}"),
+        Some(&token),
+        Some(json!({"slug": "ten-moi"})),
+        &[("If-Match", "\"v2\"")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{}/api/v1/articles/ten-cu?fields=title", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 301);
+    assert_eq!(
+        r.headers()["location"],
+        "/api/v1/articles/ten-moi?fields=title"
+    );
+    assert_eq!(
+        app.get("/api/v1/articles/ten-moi").await.json["title"],
+        "Tên cũ"
+    );
+}
+
+#[actix_web::test]
+async fn stale_versions_are_refused_and_concurrent_writers_lose_nothing() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let token = token_for(&app, "bt@newsroom.test", "editor").await;
+    let created = create(&app, &token, draft("Bản gốc")).await;
+    assert_eq!(created.header("etag"), Some("\"v1\""));
+    let id = created.json["id"].as_i64().unwrap();
+    let path = format!("/api/v1/admin/articles/{id}");
+
+    send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&token),
+        Some(json!({"summary": "x"})),
+        &[],
+    )
+    .await
+    .assert_problem(428, "precondition_required");
+    let r = send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&token),
+        Some(json!({"summary": "một"})),
+        &[("If-Match", "\"v1\"")],
+    )
+    .await;
+    assert_eq!((r.status.as_u16(), r.header("etag")), (200, Some("\"v2\"")));
+    let r = send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&token),
+        Some(json!({"summary": "hai"})),
+        &[("If-Match", "\"v1\"")],
+    )
+    .await;
+    r.assert_problem(412, "version_mismatch");
+    let r = send(&app, Method::GET, &path, Some(&token), None, &[]).await;
+    assert_eq!(r.json["summary"], "một", "the stale write changed nothing");
+
+    // Ten writers, each reading version 2 and saving at once: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (client, url, token) = (
+            app.client.clone(),
+            format!("{}{path}", app.base),
+            token.clone(),
+        );
+        tasks.push(actix_web::rt::spawn(async move {
+            client
+                .patch(url)
+                .bearer_auth(token)
+                .header("If-Match", "\"v2\"")
+                .json(&json!({"summary": format!("người viết {i}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 412).count(),
+        9,
+        "{statuses:?}"
+    );
+    // Writers that retry from the latest version all get through, one after another.
+    let mut saved = 0;
+    for i in 0..5 {
+        loop {
+            let current = send(&app, Method::GET, &path, Some(&token), None, &[]).await;
+            let etag = current.header("etag").unwrap().to_owned();
+            let r = send(
+                &app,
+                Method::PATCH,
+                &path,
+                Some(&token),
+                Some(json!({"summary": format!("lần {i}")})),
+                &[("If-Match", &etag)],
+            )
+            .await;
+            if r.status == 200 {
+                saved += 1;
+                break;
+            }
+            r.assert_problem(412, "version_mismatch");
+        }
+    }
+    assert_eq!(saved, 5);
+    let r = send(
+        &app,
+        Method::GET,
+        &format!("{path}/revisions"),
+        Some(&token),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        r.json["items"].as_array().unwrap().len(),
+        1 + 1 + 1 + 5,
+        "every save is a revision"
+    );
+    assert_eq!(r.json["items"][0]["number"], 8);
+}
+
+#[actix_web::test]
+async fn revisions_can_be_read_and_restored() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let token = token_for(&app, "bt@newsroom.test", "editor").await;
+    let id = create(&app, &token, draft("Phiên bản một")).await.json["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/admin/articles/{id}");
+    send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&token),
+        Some(json!({"title": "Phiên bản hai", "version": 1})),
+        &[],
+    )
+    .await;
+    let r = send(
+        &app,
+        Method::GET,
+        &format!("{path}/revisions/1"),
+        Some(&token),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.json["content"]["article"]["title"], "Phiên bản một");
+    let r = send(
+        &app,
+        Method::POST,
+        &format!("{path}/revisions/1/restore"),
+        Some(&token),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        (r.json["title"].as_str(), r.json["version"].as_i64()),
+        (Some("Phiên bản một"), Some(3))
+    );
+    let r = send(
+        &app,
+        Method::GET,
+        &format!("{path}/revisions"),
+        Some(&token),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.json["items"].as_array().unwrap().len(), 3);
+    send(
+        &app,
+        Method::GET,
+        &format!("{path}/revisions/9"),
+        Some(&token),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(404, "not_found");
+    send(
+        &app,
+        Method::GET,
+        &format!("{path}/revisions/x"),
+        Some(&token),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(400, "invalid_parameter");
+}
+
+#[actix_web::test]
+async fn scheduled_articles_appear_at_their_time_and_keep_their_first_publication() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let token = token_for(&app, "bt@newsroom.test", "editor").await;
+    let created = create(&app, &token, draft("Hẹn giờ đăng")).await;
+    let id = created.json["id"].as_i64().unwrap();
+    let slug = created.json["slug"].as_str().unwrap().to_owned();
+    let at = Utc::now() + Duration::seconds(1);
+    let r = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/admin/articles/{id}/schedule"),
+        Some(&token),
+        Some(json!({"at": at.to_rfc3339()})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.json["status"], "scheduled", "{}", r.text);
+    app.get(&format!("/api/v1/articles/{slug}"))
+        .await
+        .assert_problem(404, "not_found");
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    assert_eq!(
+        app.get(&format!("/api/v1/articles/{slug}")).await.status,
+        200
+    );
+    send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/admin/articles/{id}/schedule"),
+        Some(&token),
+        Some(json!({"at": "2020-01-01T00:00:00+07:00"})),
+        &[],
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+
+    // Edits do not move published_at; updated_at moves.
+    let before = app.get(&format!("/api/v1/articles/{slug}")).await.json;
+    let current = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/admin/articles/{id}"),
+        Some(&token),
+        None,
+        &[],
+    )
+    .await;
+    let etag = current.header("etag").unwrap().to_owned();
+    send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/articles/{id}"),
+        Some(&token),
+        Some(json!({"summary": "Sửa sau khi đăng."})),
+        &[("If-Match", &etag)],
+    )
+    .await;
+    let after = app.get(&format!("/api/v1/articles/{slug}")).await.json;
+    assert_eq!(after["published_at"], before["published_at"]);
+    assert_eq!(after["summary"], "Sửa sau khi đăng.");
+    assert_ne!(after["updated_at"], before["updated_at"]);
+}
