@@ -24,7 +24,7 @@ use crate::models::editorial::{self, Editable, Workflow};
 use crate::models::{audit, category::CategoryTree};
 
 /// `null` clears a field, absence keeps it.
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource, composed under `/api/v1`.
 
 pub mod admin;
+pub mod admin_taxonomy;
 pub mod articles;
 pub mod auth;
 pub mod authors;
@@ -71,7 +72,17 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(admin::get_admin_article)
             .service(admin::update_article)
             .service(admin::replace_article)
-            .service(admin::delete_article),
+            .service(admin::delete_article)
+            .service(admin_taxonomy::set_related_articles)
+            .service(admin_taxonomy::create_tag)
+            .service(admin_taxonomy::update_tag)
+            .service(admin_taxonomy::delete_tag)
+            .service(admin_taxonomy::create_author)
+            .service(admin_taxonomy::delete_author)
+            .service(admin_taxonomy::create_media)
+            .service(admin_taxonomy::create_category)
+            .service(admin_taxonomy::update_category)
+            .service(admin_taxonomy::delete_category),
     )
     .service(system::healthz)
     .service(system::readyz);

@@ -916,3 +916,294 @@ async fn scheduled_articles_appear_at_their_time_and_keep_their_first_publicatio
     assert_eq!(after["summary"], "Sửa sau khi đăng.");
     assert_ne!(after["updated_at"], before["updated_at"]);
 }
+
+#[actix_web::test]
+async fn taxonomy_media_and_pinned_related_are_managed_by_the_right_roles() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let contributor = token_for(&app, "ctv@newsroom.test", "contributor").await;
+    let author = token_for(&app, "tg@newsroom.test", "author").await;
+    let editor = token_for(&app, "bt@newsroom.test", "editor").await;
+
+    // Tags and media: authors and up.
+    create_at(
+        &app,
+        "/api/v1/admin/tags",
+        &contributor,
+        json!({"name": "Già hóa"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let tag = create_at(
+        &app,
+        "/api/v1/admin/tags",
+        &author,
+        json!({"name": "Già hóa dân số"}),
+    )
+    .await;
+    assert_eq!(
+        (tag.status.as_u16(), tag.json["slug"].as_str()),
+        (201, Some("gia-hoa-dan-so"))
+    );
+    create_at(
+        &app,
+        "/api/v1/admin/tags",
+        &author,
+        json!({"name": "Già hóa dân số"}),
+    )
+    .await
+    .assert_problem(409, "conflict");
+    create_at(&app, "/api/v1/admin/tags", &author, json!({"name": ""}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let tag_id = tag.json["id"].as_i64().unwrap();
+    let r = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/tags/{tag_id}"),
+        Some(&author),
+        Some(json!({"name": "Già hóa"})),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (r.json["name"].as_str(), r.json["slug"].as_str()),
+        (Some("Già hóa"), Some("gia-hoa-dan-so"))
+    );
+    assert_eq!(
+        app.get("/api/v1/tags/gia-hoa-dan-so").await.json["name"],
+        "Già hóa"
+    );
+    let m = create_at(&app, "/api/v1/admin/media", &author, json!({"url": "/media/moi.jpg", "alt": "Ảnh", "mime_type": "image/jpeg", "width": 800, "height": 600})).await;
+    assert_eq!(m.status, 201, "{}", m.text);
+    assert_eq!(m.json["url"], "http://news.test/media/moi.jpg");
+    let r = create_at(
+        &app,
+        "/api/v1/admin/media",
+        &author,
+        json!({"url": "javascript:x", "mime_type": "nope", "width": 0}),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.json["errors"].as_array().unwrap().len(), 3);
+
+    // Authors and categories: editors and up.
+    create_at(
+        &app,
+        "/api/v1/admin/authors",
+        &author,
+        json!({"name": "Lê Văn Đức"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let a = create_at(
+        &app,
+        "/api/v1/admin/authors",
+        &editor,
+        json!({"name": "Lê Văn Đức", "bio": "Phóng viên."}),
+    )
+    .await;
+    assert_eq!(a.json["slug"], "le-van-duc");
+    let c = create_at(
+        &app,
+        "/api/v1/admin/categories",
+        &editor,
+        json!({"name": "Già hóa", "parent": "dan-so"}),
+    )
+    .await;
+    assert_eq!(c.status, 201, "{}", c.text);
+    let gia_hoa = c.json["id"].as_i64().unwrap();
+    let dan_so = app.get("/api/v1/categories/dan-so").await.json["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        app.get("/api/v1/categories/gia-hoa").await.json["parent"]["slug"],
+        "dan-so"
+    );
+    // No cycles: dan-so cannot move under its own child.
+    send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/categories/{dan_so}"),
+        Some(&editor),
+        Some(json!({"parent": "gia-hoa"})),
+        &[],
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/categories/{dan_so}"),
+        Some(&editor),
+        Some(json!({"parent": dan_so})),
+        &[],
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    let r = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/categories/{gia_hoa}"),
+        Some(&editor),
+        Some(json!({"parent": null, "name": "Người cao tuổi"})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.json["name"], "Người cao tuổi");
+    assert_eq!(
+        app.get("/api/v1/categories/gia-hoa").await.json["parent"],
+        Value::Null
+    );
+
+    // Deleting a category that holds articles needs somewhere to put them.
+    let id = create(
+        &app,
+        &editor,
+        json!({"title": "Bài trong mục", "category": gia_hoa}),
+    )
+    .await
+    .json["id"]
+        .as_i64()
+        .unwrap();
+    send(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/admin/categories/{gia_hoa}"),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(409, "conflict");
+    let r = send(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/admin/categories/{gia_hoa}?move_to=dan-so"),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let moved = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/admin/articles/{id}"),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(moved.json["category_id"], dan_so);
+    app.get("/api/v1/categories/gia-hoa")
+        .await
+        .assert_problem(404, "not_found");
+
+    // Pinned related: ordered, never itself, only existing articles.
+    let other = create(&app, &editor, draft("Bài liên quan")).await.json["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/admin/articles/{id}/related");
+    let r = send(
+        &app,
+        Method::PUT,
+        &path,
+        Some(&editor),
+        Some(json!({"articles": [id, other, other, 999999]})),
+        &[],
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    let fields: Vec<&str> = r.json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["parameter"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["articles[0]", "articles[2]", "articles[3]"]);
+    let r = send(
+        &app,
+        Method::PUT,
+        &path,
+        Some(&editor),
+        Some(json!({"articles": [other]})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.json["articles"], json!([other]));
+    send(
+        &app,
+        Method::PUT,
+        &path,
+        Some(&contributor),
+        Some(json!({"articles": []})),
+        &[],
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    // An author in a byline cannot be deleted; a free one can.
+    let mai = app.get("/api/v1/authors/tran-thanh-mai").await.json["id"]
+        .as_i64()
+        .unwrap();
+    send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/articles/{id}"),
+        Some(&editor),
+        Some(json!({"authors": ["tran-thanh-mai"], "version": 1})),
+        &[],
+    )
+    .await;
+    send(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/admin/authors/{mai}"),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(409, "conflict");
+    let duc = a.json["id"].as_i64().unwrap();
+    assert_eq!(
+        send(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/admin/authors/{duc}"),
+            Some(&editor),
+            None,
+            &[]
+        )
+        .await
+        .status,
+        204
+    );
+    send(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/admin/tags/{tag_id}"),
+        Some(&author),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    assert_eq!(
+        send(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/admin/tags/{tag_id}"),
+            Some(&editor),
+            None,
+            &[]
+        )
+        .await
+        .status,
+        204
+    );
+}
+
+async fn create_at(app: &TestApp, path: &str, token: &str, body: Value) -> Response {
+    send(app, Method::POST, path, Some(token), Some(body), &[]).await
+}

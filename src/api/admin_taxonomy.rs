@@ -1,0 +1,882 @@
+//! The write side of categories, tags, authors, media records and the
+//! hand-pinned related list of an article.
+//!
+//! Tags and media: authors and up. Categories and authors: editors and up.
+//! Each write is audited and clears this instance's response cache.
+
+use actix_web::{HttpRequest, HttpResponse, delete, patch, post, put, web};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::admin::CategoryKey;
+use crate::api::auth::Staff;
+use crate::api::cache::ResponseCache;
+use crate::api::{AppState, params};
+use crate::auth::Role;
+use crate::domain::text;
+use crate::error::{ApiError, ApiResult, ParameterError, Problem};
+use crate::models::category::CategoryTree;
+use crate::models::{audit, editorial};
+use crate::schema::{article_authors, article_related, articles, authors, categories, media, tags};
+use crate::views::{AuthorView, TagView, category_ref};
+
+fn clear_cache(req: &HttpRequest) {
+    if let Some(cache) = req.app_data::<web::Data<ResponseCache>>() {
+        cache.clear();
+    }
+}
+
+fn parse_id(raw: &str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::invalid("id", "must be a positive integer"))
+}
+
+/// A name of 1 to 200 characters and a slug (given, or made from the name).
+fn name_and_slug(
+    errors: &mut Vec<ParameterError>,
+    name: Option<&str>,
+    slug: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let name = name.map(str::trim).map(str::to_owned);
+    if let Some(n) = &name
+        && (n.is_empty() || n.chars().count() > 200)
+    {
+        errors.push(ParameterError {
+            parameter: "name".into(),
+            reason: "must be 1 to 200 characters".into(),
+        });
+    }
+    let slug = match (slug, &name) {
+        (Some(s), _) => Some(s.to_owned()),
+        (None, Some(n)) => Some(text::slugify(n)),
+        (None, None) => None,
+    };
+    if let Some(s) = &slug
+        && (!text::is_slug(s) || s.len() > 120)
+    {
+        errors.push(ParameterError {
+            parameter: "slug".into(),
+            reason: "must be lowercase letters, digits and single hyphens, at most 120 characters"
+                .into(),
+        });
+    }
+    (name, slug)
+}
+
+fn fail_if_any(errors: Vec<ParameterError>) -> ApiResult<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+// ---------------------------------------------------------------- tags
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Bình đẳng giới", "description": "Tin về bình đẳng giới."}))]
+pub struct TagInput {
+    pub name: Option<String>,
+    /// Made from the name when absent on create.
+    pub slug: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Create a tag.
+#[utoipa::path(
+    operation_id = "create_tag",
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = TagInput,
+    responses(
+        (status = 201, description = "Created", body = TagView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Contributors may not", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/tags")]
+pub async fn create_tag(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    body: web::Json<TagInput>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Author, "manage tags")?;
+    let mut errors = Vec::new();
+    if body.name.is_none() {
+        errors.push(ParameterError {
+            parameter: "name".into(),
+            reason: "is required".into(),
+        });
+    }
+    let (name, slug) = name_and_slug(&mut errors, body.name.as_deref(), body.slug.as_deref());
+    fail_if_any(errors)?;
+    let mut conn = state.conn().await?;
+    let tag = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let tag: crate::models::tag::Tag = diesel::insert_into(tags::table)
+                .values((
+                    tags::name.eq(name.unwrap_or_default()),
+                    tags::slug.eq(slug.unwrap_or_default()),
+                    tags::description.eq(body.description.clone().unwrap_or_default()),
+                ))
+                .returning(crate::models::tag::Tag::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "create",
+                "tag",
+                Some(tag.id),
+                serde_json::json!({"slug": tag.slug}),
+            )
+            .await?;
+            Ok(tag)
+        })
+        .await?;
+    clear_cache(&req);
+    Ok(HttpResponse::Created().json(TagView::from(tag)))
+}
+
+/// Change a tag.
+#[utoipa::path(
+    operation_id = "update_tag",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The tag's id", example = 1)),
+    request_body = TagInput,
+    responses(
+        (status = 200, description = "Saved", body = TagView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Contributors may not", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/admin/tags/{id}")]
+pub async fn update_tag(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<TagInput>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Author, "manage tags")?;
+    let id = parse_id(&path)?;
+    let mut errors = Vec::new();
+    let (name, _) = name_and_slug(&mut errors, body.name.as_deref(), None);
+    let (_, slug) = name_and_slug(&mut errors, None, body.slug.as_deref());
+    fail_if_any(errors)?;
+    let mut conn = state.conn().await?;
+    let tag = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let current: crate::models::tag::Tag = tags::table
+                .find(id)
+                .select(crate::models::tag::Tag::as_select())
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or_else(|| ApiError::not_found("tag", id.to_string()))?;
+            let tag: crate::models::tag::Tag = diesel::update(tags::table.find(id))
+                .set((
+                    tags::name.eq(name.unwrap_or(current.name)),
+                    tags::slug.eq(slug.unwrap_or(current.slug)),
+                    tags::description.eq(body.description.clone().unwrap_or(current.description)),
+                ))
+                .returning(crate::models::tag::Tag::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "update",
+                "tag",
+                Some(id),
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(tag)
+        })
+        .await?;
+    clear_cache(&req);
+    Ok(HttpResponse::Ok().json(TagView::from(tag)))
+}
+
+/// Delete a tag (it is removed from its articles).
+#[utoipa::path(
+    operation_id = "delete_tag",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The tag's id", example = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/admin/tags/{id}")]
+pub async fn delete_tag(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Editor, "delete tags")?;
+    let id = parse_id(&path)?;
+    let mut conn = state.conn().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let n = diesel::delete(tags::table.find(id)).execute(conn).await?;
+        if n == 0 {
+            return Err(ApiError::not_found("tag", id.to_string()));
+        }
+        audit::record(
+            conn,
+            Some(staff.id),
+            "delete",
+            "tag",
+            Some(id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    clear_cache(&req);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---------------------------------------------------------------- authors
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Trần Thanh Mai", "bio": "Phóng viên mảng xã hội.", "avatar_url": "/media/authors/tran-thanh-mai.jpg"}))]
+pub struct AuthorInput {
+    pub name: Option<String>,
+    /// Made from the name when absent on create.
+    pub slug: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+/// Create an author (byline).
+#[utoipa::path(
+    operation_id = "create_author",
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = AuthorInput,
+    responses(
+        (status = 201, description = "Created", body = AuthorView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/authors")]
+pub async fn create_author(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    body: web::Json<AuthorInput>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Editor, "manage authors")?;
+    let mut errors = Vec::new();
+    if body.name.is_none() {
+        errors.push(ParameterError {
+            parameter: "name".into(),
+            reason: "is required".into(),
+        });
+    }
+    let (name, slug) = name_and_slug(&mut errors, body.name.as_deref(), body.slug.as_deref());
+    if let Some(url) = &body.avatar_url
+        && !(url.starts_with('/') || url.starts_with("https://") || url.starts_with("http://"))
+    {
+        errors.push(ParameterError {
+            parameter: "avatar_url".into(),
+            reason: "must be an http(s) URL or a path".into(),
+        });
+    }
+    fail_if_any(errors)?;
+    let mut conn = state.conn().await?;
+    let author = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let author: crate::models::author::Author = diesel::insert_into(authors::table)
+                .values((
+                    authors::name.eq(name.unwrap_or_default()),
+                    authors::slug.eq(slug.unwrap_or_default()),
+                    authors::bio.eq(body.bio.clone().unwrap_or_default()),
+                    authors::avatar_url.eq(body.avatar_url.clone()),
+                ))
+                .returning(crate::models::author::Author::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "create",
+                "author",
+                Some(author.id),
+                serde_json::json!({"slug": author.slug}),
+            )
+            .await?;
+            Ok(author)
+        })
+        .await?;
+    clear_cache(&req);
+    let tree = CategoryTree::default();
+    let presenter = crate::views::Presenter {
+        settings: &state.settings,
+        tree: &tree,
+    };
+    Ok(HttpResponse::Created().json(presenter.author(author)))
+}
+
+/// Delete an author who is in no byline.
+#[utoipa::path(
+    operation_id = "delete_author",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The author's id", example = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such author", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The author is in bylines", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/admin/authors/{id}")]
+pub async fn delete_author(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Editor, "manage authors")?;
+    let id = parse_id(&path)?;
+    let mut conn = state.conn().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let bylines: i64 = article_authors::table
+            .filter(article_authors::author_id.eq(id))
+            .count()
+            .get_result(conn)
+            .await?;
+        if bylines > 0 {
+            return Err(ApiError::Conflict(format!(
+                "the author is in {bylines} byline(s); change those articles first"
+            )));
+        }
+        let n = diesel::delete(authors::table.find(id))
+            .execute(conn)
+            .await?;
+        if n == 0 {
+            return Err(ApiError::not_found("author", id.to_string()));
+        }
+        audit::record(
+            conn,
+            Some(staff.id),
+            "delete",
+            "author",
+            Some(id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    clear_cache(&req);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---------------------------------------------------------------- media
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "caption": "Quang cảnh lễ phát động.", "credit": "Báo Quảng Ninh", "width": 1200, "height": 800, "mime_type": "image/jpeg"}))]
+pub struct MediaInput {
+    pub url: String,
+    #[serde(default)]
+    pub alt: String,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub mime_type: String,
+}
+
+/// Record a media file (the file itself lives on your storage or CDN).
+#[utoipa::path(
+    operation_id = "create_media",
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = MediaInput,
+    responses(
+        (status = 201, description = "Recorded", body = crate::views::MediaView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Contributors may not", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/media")]
+pub async fn create_media(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    body: web::Json<MediaInput>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Author, "manage media")?;
+    let m = body.into_inner();
+    let mut errors = Vec::new();
+    if !(m.url.starts_with('/') || m.url.starts_with("https://") || m.url.starts_with("http://"))
+        || m.url.len() > 2000
+    {
+        errors.push(ParameterError {
+            parameter: "url".into(),
+            reason: "must be an http(s) URL or a path".into(),
+        });
+    }
+    let mime_ok = m.mime_type.split_once('/').is_some_and(|(a, b)| {
+        !a.is_empty()
+            && !b.is_empty()
+            && a.chars().all(|c| c.is_ascii_lowercase())
+            && b.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".+-".contains(c))
+    });
+    if !mime_ok {
+        errors.push(ParameterError {
+            parameter: "mime_type".into(),
+            reason: "must be a MIME type such as image/jpeg".into(),
+        });
+    }
+    for (field, value) in [("width", m.width), ("height", m.height)] {
+        if value.is_some_and(|v| v <= 0) {
+            errors.push(ParameterError {
+                parameter: field.into(),
+                reason: "must be positive".into(),
+            });
+        }
+    }
+    fail_if_any(errors)?;
+    let mut conn = state.conn().await?;
+    let row = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let row: crate::models::media::Media = diesel::insert_into(media::table)
+                .values(crate::models::media::NewMedia {
+                    url: &m.url,
+                    alt: &m.alt,
+                    caption: m.caption.as_deref(),
+                    credit: m.credit.as_deref(),
+                    width: m.width,
+                    height: m.height,
+                    mime_type: &m.mime_type,
+                })
+                .returning(crate::models::media::Media::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "create",
+                "media",
+                Some(row.id),
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(row)
+        })
+        .await?;
+    clear_cache(&req);
+    let tree = CategoryTree::default();
+    let presenter = crate::views::Presenter {
+        settings: &state.settings,
+        tree: &tree,
+    };
+    Ok(HttpResponse::Created().json(presenter.media(&row)))
+}
+
+// ---------------------------------------------------------------- categories
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Già hóa dân số", "parent": "dan-so", "position": 2}))]
+pub struct CategoryInput {
+    pub name: Option<String>,
+    /// Made from the name when absent on create.
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    /// The parent's slug or id; `null` makes it a root.
+    #[serde(default, deserialize_with = "crate::api::admin::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub parent: Option<Option<CategoryKey>>,
+    /// Order among siblings.
+    pub position: Option<i32>,
+}
+
+fn resolve_parent(tree: &CategoryTree, key: &CategoryKey) -> ApiResult<i64> {
+    let found = match key {
+        CategoryKey::Id(id) => tree.get(*id),
+        CategoryKey::Slug(slug) => tree.by_slug(slug),
+    };
+    found
+        .map(|c| c.id)
+        .ok_or_else(|| ApiError::validation("parent", "does not exist"))
+}
+
+/// Create a category.
+#[utoipa::path(
+    operation_id = "create_category",
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = CategoryInput,
+    responses(
+        (status = 201, description = "Created", body = crate::views::CategoryRef),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/categories")]
+pub async fn create_category(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    body: web::Json<CategoryInput>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Editor, "manage categories")?;
+    let mut errors = Vec::new();
+    if body.name.is_none() {
+        errors.push(ParameterError {
+            parameter: "name".into(),
+            reason: "is required".into(),
+        });
+    }
+    let (name, slug) = name_and_slug(&mut errors, body.name.as_deref(), body.slug.as_deref());
+    fail_if_any(errors)?;
+    let mut conn = state.conn().await?;
+    let tree = CategoryTree::load(&conn).await?;
+    let parent_id = match &body.parent {
+        Some(Some(key)) => Some(resolve_parent(&tree, key)?),
+        _ => None,
+    };
+    let row = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let row: crate::models::category::Category = diesel::insert_into(categories::table)
+                .values(crate::models::category::NewCategory {
+                    parent_id,
+                    position: body.position.unwrap_or(0),
+                    slug: slug.as_deref().unwrap_or_default(),
+                    name: name.as_deref().unwrap_or_default(),
+                    description: body.description.as_deref().unwrap_or_default(),
+                })
+                .returning(crate::models::category::Category::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "create",
+                "category",
+                Some(row.id),
+                serde_json::json!({"slug": row.slug}),
+            )
+            .await?;
+            Ok(row)
+        })
+        .await?;
+    clear_cache(&req);
+    Ok(HttpResponse::Created().json(category_ref(&row)))
+}
+
+/// Rename, move (never under itself or its descendants) or reorder a category.
+#[utoipa::path(
+    operation_id = "update_category",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The category's id", example = 2)),
+    request_body = CategoryInput,
+    responses(
+        (status = 200, description = "Saved", body = crate::views::CategoryRef),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a move that would make a cycle", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/admin/categories/{id}")]
+pub async fn update_category(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<CategoryInput>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Editor, "manage categories")?;
+    let id = parse_id(&path)?;
+    let mut errors = Vec::new();
+    let (name, _) = name_and_slug(&mut errors, body.name.as_deref(), None);
+    let (_, slug) = name_and_slug(&mut errors, None, body.slug.as_deref());
+    fail_if_any(errors)?;
+    let mut conn = state.conn().await?;
+    let row = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            // Serialise tree changes so two moves cannot build a cycle together.
+            diesel::sql_query("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE")
+                .execute(conn)
+                .await?;
+            let tree = CategoryTree::load(conn).await?;
+            let current = tree
+                .get(id)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found("category", id.to_string()))?;
+            let parent_id = match &body.parent {
+                None => current.parent_id,
+                Some(None) => None,
+                Some(Some(key)) => {
+                    let parent = resolve_parent(&tree, key)?;
+                    if tree.subtree_ids(id).contains(&parent) {
+                        return Err(ApiError::validation(
+                            "parent",
+                            "would put the category under itself",
+                        ));
+                    }
+                    Some(parent)
+                }
+            };
+            let row: crate::models::category::Category = diesel::update(categories::table.find(id))
+                .set((
+                    categories::name.eq(name.unwrap_or(current.name)),
+                    categories::slug.eq(slug.unwrap_or(current.slug)),
+                    categories::description
+                        .eq(body.description.clone().unwrap_or(current.description)),
+                    categories::parent_id.eq(parent_id),
+                    categories::position.eq(body.position.unwrap_or(current.position)),
+                    categories::updated_at.eq(chrono::Utc::now()),
+                ))
+                .returning(crate::models::category::Category::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "update",
+                "category",
+                Some(id),
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(row)
+        })
+        .await?;
+    clear_cache(&req);
+    Ok(HttpResponse::Ok().json(category_ref(&row)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteCategoryQuery {
+    /// Slug of the category that takes this one's articles and children.
+    #[param(example = "xa-hoi")]
+    move_to: Option<String>,
+}
+
+/// Delete a category: only when empty, or with `move_to` naming where its
+/// articles and child categories go.
+#[utoipa::path(
+    operation_id = "delete_category",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The category's id", example = 2), DeleteCategoryQuery),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not empty and no `move_to`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`move_to` is missing, itself or below it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/admin/categories/{id}")]
+pub async fn delete_category(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<DeleteCategoryQuery>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Editor, "manage categories")?;
+    let id = parse_id(&path)?;
+    let move_to = params::slug("move_to", query.move_to.as_deref())?.map(str::to_owned);
+    let mut conn = state.conn().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        diesel::sql_query("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE").execute(conn).await?;
+        let tree = CategoryTree::load(conn).await?;
+        if tree.get(id).is_none() {
+            return Err(ApiError::not_found("category", id.to_string()));
+        }
+        let target = match &move_to {
+            Some(slug) => {
+                let t = tree.by_slug(slug).ok_or_else(|| ApiError::validation("move_to", "does not exist"))?;
+                if tree.subtree_ids(id).contains(&t.id) {
+                    return Err(ApiError::validation("move_to", "is the category itself or below it"));
+                }
+                Some(t.id)
+            }
+            None => None,
+        };
+        let article_count: i64 = articles::table
+            .filter(articles::category_id.eq(id))
+            .count()
+            .get_result(conn)
+            .await?;
+        let children = tree.children(Some(id)).count();
+        match target {
+            None if article_count > 0 || children > 0 => {
+                return Err(ApiError::Conflict(format!(
+                    "the category has {article_count} article(s) and {children} child categor(ies); pass move_to"
+                )));
+            }
+            None => {}
+            Some(target) => {
+                diesel::update(articles::table.filter(articles::category_id.eq(id)))
+                    .set(articles::category_id.eq(target))
+                    .execute(conn)
+                    .await?;
+                diesel::update(categories::table.filter(categories::parent_id.eq(id)))
+                    .set(categories::parent_id.eq(target))
+                    .execute(conn)
+                    .await?;
+            }
+        }
+        diesel::delete(categories::table.find(id)).execute(conn).await?;
+        audit::record(conn, Some(staff.id), "delete", "category", Some(id), serde_json::json!({"moved_to": target})).await?;
+        Ok(())
+    })
+    .await?;
+    clear_cache(&req);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---------------------------------------------------------------- related
+
+#[derive(Debug, Deserialize, serde::Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"articles": [12, 15]}))]
+pub struct RelatedInput {
+    /// Ids of the articles to pin, in order (at most 20).
+    pub articles: Vec<i64>,
+}
+
+/// Set the hand-pinned related articles of an article, in order.
+#[utoipa::path(
+    operation_id = "set_related_articles",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    request_body = RelatedInput,
+    responses(
+        (status = 200, description = "The pinned ids, in order", body = RelatedInput),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Itself, a duplicate, too many or unknown articles", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/admin/articles/{id}/related")]
+pub async fn set_related_articles(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<RelatedInput>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_id(&path)?;
+    let wanted = body.into_inner().articles;
+    let mut conn = state.conn().await?;
+    let owner = editorial::created_by(&mut conn, id)
+        .await
+        .map_err(|_| ApiError::not_found("article", id.to_string()))?;
+    if !(staff.role >= Role::Editor || (staff.role == Role::Author && owner == Some(staff.id))) {
+        return Err(ApiError::Forbidden(
+            "pinning related articles takes the editor role, or being the author".into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    if wanted.len() > 20 {
+        errors.push(ParameterError {
+            parameter: "articles".into(),
+            reason: "may name at most 20 articles".into(),
+        });
+    }
+    let existing: Vec<i64> = articles::table
+        .filter(articles::id.eq_any(&wanted))
+        .select(articles::id)
+        .load(&mut conn)
+        .await?;
+    for (i, other) in wanted.iter().enumerate() {
+        if *other == id {
+            errors.push(ParameterError {
+                parameter: format!("articles[{i}]"),
+                reason: "is the article itself".into(),
+            });
+        } else if wanted[..i].contains(other) {
+            errors.push(ParameterError {
+                parameter: format!("articles[{i}]"),
+                reason: "is listed twice".into(),
+            });
+        } else if !existing.contains(other) {
+            errors.push(ParameterError {
+                parameter: format!("articles[{i}]"),
+                reason: format!("article {other} does not exist"),
+            });
+        }
+    }
+    fail_if_any(errors)?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        diesel::delete(article_related::table.filter(article_related::article_id.eq(id)))
+            .execute(conn)
+            .await?;
+        let rows: Vec<_> = wanted
+            .iter()
+            .enumerate()
+            .map(|(position, other)| {
+                (
+                    article_related::article_id.eq(id),
+                    article_related::related_article_id.eq(*other),
+                    article_related::position.eq(position as i32),
+                )
+            })
+            .collect();
+        diesel::insert_into(article_related::table)
+            .values(&rows)
+            .execute(conn)
+            .await?;
+        audit::record(
+            conn,
+            Some(staff.id),
+            "set_related",
+            "article",
+            Some(id),
+            serde_json::json!({"articles": wanted}),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    clear_cache(&req);
+    Ok(HttpResponse::Ok().json(serde_json::json!({"articles": wanted})))
+}
