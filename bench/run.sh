@@ -39,10 +39,26 @@ command -v psql >/dev/null || die "psql is needed to read query plans (apt-get i
 command -v curl >/dev/null || die "curl is needed"
 command -v python3 >/dev/null || die "python3 is needed"
 
+# One run at a time: two runs would share (and stop) the same cluster.
+mkdir -p bench/results
+exec 9>bench/results/.lock
+flock -n 9 || die "another bench/run.sh is running"
+
 log "building (release)"
 cargo build --release --bin newsroom --example ceiling
 
 mkdir -p "$OUT"
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "commit: $(git describe --always --dirty 2>/dev/null || echo unknown)"
+    echo "cores: $(nproc)"
+    echo "memory: $(free -h | awk '/^Mem:/ {print $2}')"
+    echo "cpu: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "kernel: $(uname -sr)"
+    echo "wrk: $(wrk -v 2>&1 | head -1 || true)"
+    echo "postgresql: $(psql --version)"
+    echo "rustc: $(rustc --version)"
+} >"$OUT/environment.txt"
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -78,7 +94,7 @@ start_newsroom() { # CACHE_TTL
     NEWSROOM_PORT=$(free_port)
     log "starting newsroom on 127.0.0.1:$NEWSROOM_PORT (NEWSROOM_CACHE_TTL=$ttl)"
     env -u DATABASE_URL NEWSROOM_ADDR="127.0.0.1:$NEWSROOM_PORT" NEWSROOM_CACHE_TTL="$ttl" RUST_LOG=warn \
-        "$BIN" --data-dir "$DATA_DIR" serve >>"$OUT/newsroom-ttl$ttl.log" 2>&1 &
+        "$BIN" --data-dir "$DATA_DIR" serve >>"$OUT/newsroom-ttl$ttl.log" 2>&1 9>&- &
     SERVER_PID=$!
     wait_ready "http://127.0.0.1:$NEWSROOM_PORT/readyz"
 }
@@ -111,16 +127,36 @@ fi
 RESULTS=$OUT/results.tsv
 : >"$RESULTS"
 
+# CPU time of every process on the machine, to tell afterwards how much of
+# it other programs (say a compiler) took during a run: the figures are only
+# meaningful on an otherwise idle machine.
+cpu_snapshot() { # FILE
+    python3 - "$1" <<'PY'
+import json, os, sys
+times = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    fields = stat[stat.rindex(")") + 2:].split()
+    times[pid] = [stat[stat.index("(") + 1:stat.rindex(")")], int(fields[11]) + int(fields[12])]
+json.dump(times, open(sys.argv[1], "w"))
+PY
+}
+
 bench() { # NAME MODE URL
     local name=$1 mode=$2 url=$3
     local file
     file="$OUT/wrk-$(printf '%s' "$name-$mode" | tr -c 'A-Za-z0-9-' '-').txt"
     log "wrk: $name ($mode): $url"
     wrk -t2 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" "$url" >/dev/null
+    cpu_snapshot "$OUT/.cpu-before"
     wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$url" | tee "$file" >&2
-    python3 - "$name" "$mode" "$file" >>"$RESULTS" <<'PY'
-import re, sys
-name, mode, path = sys.argv[1:4]
+    cpu_snapshot "$OUT/.cpu-after"
+    python3 - "$name" "$mode" "$file" "$OUT/.cpu-before" "$OUT/.cpu-after" "$SECONDS_PER_RUN" >>"$RESULTS" <<'PY'
+import json, os, re, sys
+name, mode, path, before, after, seconds = sys.argv[1:7]
 text = open(path).read()
 def ms(value):
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
@@ -130,16 +166,25 @@ p50 = ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
 p99 = ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
 errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+# Cores' worth of CPU used by processes other than the benchmark's own
+# (processes that started and ended within the run are missed).
+ours = {"newsroom", "postgres", "ceiling", "wrk", "python3", "bash"}
+b, a = json.load(open(before)), json.load(open(after))
+other = sum(t - (b[pid][1] if pid in b and b[pid][0] == comm else 0)
+            for pid, (comm, t) in a.items() if comm not in ours)
+other /= os.sysconf("SC_CLK_TCK") * float(seconds)
 print("\t".join([name, mode, f"{rps:.0f}", f"{p50:.2f}", f"{p99:.2f}",
                  non2xx.group(1) if non2xx else "0",
-                 str(sum(map(int, errors.groups()))) if errors else "0"]))
+                 str(sum(map(int, errors.groups()))) if errors else "0",
+                 f"{other:.2f}"]))
 PY
+    rm -f "$OUT/.cpu-before" "$OUT/.cpu-after"
 }
 
 # 1. The ceiling, alone on the machine.
 CEILING_PORT=$(free_port)
 log "starting the ceiling on 127.0.0.1:$CEILING_PORT"
-"$CEILING_BIN" "127.0.0.1:$CEILING_PORT" >"$OUT/ceiling.log" 2>&1 &
+"$CEILING_BIN" "127.0.0.1:$CEILING_PORT" >"$OUT/ceiling.log" 2>&1 9>&- &
 SERVER_PID=$!
 wait_ready "http://127.0.0.1:$CEILING_PORT/"
 bench "ceiling GET /" "-" "http://127.0.0.1:$CEILING_PORT/"
@@ -189,7 +234,9 @@ PY
 } | tee "$OUT/targets.txt" >&2
 
 log "capturing query plans"
-VISIBLE="articles.status IN ('published', 'scheduled') AND articles.published_at <= now()"
+# The predicates mirror src/models (is_visible, list_page's keyset filter),
+# with now() and literals where the app binds parameters.
+VISIBLE="articles.public_status AND articles.published_at <= now()"
 CATEGORY_IDS=$(psql_bench -At -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM categories
     WHERE slug = '$CATEGORY' OR parent_id = (SELECT id FROM categories WHERE slug = '$CATEGORY')")
 IFS='|' read -r PAGE999_TS PAGE999_ID < <(psql_bench -At -F '|' -c "SELECT published_at, id FROM articles
@@ -208,7 +255,7 @@ explain() { # TITLE SQL
     explain "b) newest 20 in category '$CATEGORY' and its children" \
         "SELECT id FROM articles WHERE $VISIBLE AND category_id = ANY(ARRAY[$CATEGORY_IDS]::bigint[]) ORDER BY published_at DESC, id DESC LIMIT 21;"
     explain "c) page 1,000 (keyset after the last article of page 999)" \
-        "SELECT id FROM articles WHERE $VISIBLE AND (published_at, id) < ('$PAGE999_TS', $PAGE999_ID) ORDER BY published_at DESC, id DESC LIMIT 21;"
+        "SELECT id FROM articles WHERE $VISIBLE AND published_at <= '$PAGE999_TS' AND (published_at < '$PAGE999_TS' OR id < $PAGE999_ID) ORDER BY published_at DESC, id DESC LIMIT 21;"
     explain "d) related: newest in the article's category" \
         "SELECT id FROM articles WHERE $VISIBLE AND category_id = $ARTICLE_CATEGORY AND id <> $ARTICLE_ID ORDER BY published_at DESC, id DESC LIMIT 10;"
     explain "e) tag filter (tag $TAG_ID, the most used)" \
@@ -239,10 +286,11 @@ path, connections, seconds = sys.argv[1:4]
 rows = [line.rstrip("\n").split("\t") for line in open(path) if line.strip()]
 ceiling = float(rows[0][2])
 print(f"wrk -t2 -c{connections} -d{seconds}s --latency (after a 3 s warm-up)\n")
-print("| endpoint | mode | req/s | % of ceiling | p50 (ms) | p99 (ms) | non-2xx | socket errors |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
-for name, mode, rps, p50, p99, non2xx, errors in rows:
-    print(f"| {name} | {mode} | {int(rps):,} | {100 * float(rps) / ceiling:.1f}% | {p50} | {p99} | {non2xx} | {errors} |")
+print("| endpoint | mode | req/s | % of ceiling | p50 (ms) | p99 (ms) | non-2xx | socket errors | other CPU |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+for name, mode, rps, p50, p99, non2xx, errors, other in rows:
+    print(f"| {name} | {mode} | {int(rps):,} | {100 * float(rps) / ceiling:.1f}% | {p50} | {p99} | {non2xx} | {errors} | {other} |")
+print("\nother CPU: cores' worth of CPU that other programs on the machine used during the run (0 on an idle machine).")
 PY
 cat "$OUT/table.md"
 log "results in $OUT"
