@@ -325,7 +325,8 @@ fn workflow_of(row: &Article) -> Workflow {
     }
 }
 
-fn clear_cache(req: &HttpRequest) {
+/// Forgets this instance's cached public responses after a write.
+pub(crate) fn clear_cache(req: &HttpRequest) {
     if let Some(cache) = req.app_data::<web::Data<ResponseCache>>() {
         cache.clear();
     }
@@ -497,7 +498,7 @@ pub async fn list_admin_articles(
         .json(AdminArticleList { items, next_cursor }))
 }
 
-fn parse_id(raw: &str) -> ApiResult<i64> {
+pub(crate) fn parse_id(raw: &str) -> ApiResult<i64> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)

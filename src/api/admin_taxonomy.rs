@@ -10,9 +10,8 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::admin::CategoryKey;
+use crate::api::admin::{CategoryKey, clear_cache, parse_id};
 use crate::api::auth::Staff;
-use crate::api::cache::ResponseCache;
 use crate::api::{AppState, params};
 use crate::auth::Role;
 use crate::domain::text;
@@ -21,19 +20,6 @@ use crate::models::category::CategoryTree;
 use crate::models::{audit, editorial};
 use crate::schema::{article_authors, article_related, articles, authors, categories, media, tags};
 use crate::views::{AuthorView, TagView, category_ref};
-
-fn clear_cache(req: &HttpRequest) {
-    if let Some(cache) = req.app_data::<web::Data<ResponseCache>>() {
-        cache.clear();
-    }
-}
-
-fn parse_id(raw: &str) -> ApiResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid("id", "must be a positive integer"))
-}
 
 /// A name of 1 to 200 characters and a slug (given, or made from the name).
 fn name_and_slug(
