@@ -284,9 +284,16 @@ pub async fn authors_of(
     mut conn: &AsyncPgConnection,
     article_ids: &[i64],
 ) -> QueryResult<Vec<(i64, AuthorRef)>> {
-    article_authors::table
+    let mut query = article_authors::table
         .inner_join(authors::table)
-        .filter(article_authors::article_id.eq_any(article_ids.to_vec()))
+        .into_boxed();
+    // One id gets `= $1`: PostgreSQL keeps a generic plan for it, while
+    // `= ANY($1)` is re-planned on every execution.
+    query = match article_ids {
+        [one] => query.filter(article_authors::article_id.eq(*one)),
+        many => query.filter(article_authors::article_id.eq_any(many.to_vec())),
+    };
+    query
         .order((article_authors::article_id, article_authors::position))
         .select((article_authors::article_id, AuthorRef::as_select()))
         .load(&mut conn)
@@ -298,9 +305,12 @@ pub async fn tags_of(
     mut conn: &AsyncPgConnection,
     article_ids: &[i64],
 ) -> QueryResult<Vec<(i64, TagRef)>> {
-    article_tags::table
-        .inner_join(tags::table)
-        .filter(article_tags::article_id.eq_any(article_ids.to_vec()))
+    let mut query = article_tags::table.inner_join(tags::table).into_boxed();
+    query = match article_ids {
+        [one] => query.filter(article_tags::article_id.eq(*one)),
+        many => query.filter(article_tags::article_id.eq_any(many.to_vec())),
+    };
+    query
         .order((article_tags::article_id, tags::name))
         .select((article_tags::article_id, TagRef::as_select()))
         .load(&mut conn)

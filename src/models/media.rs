@@ -34,9 +34,11 @@ pub async fn by_ids(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Ve
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    media::table
-        .filter(media::id.eq_any(ids.to_vec()))
-        .select(Media::as_select())
-        .load(&mut conn)
-        .await
+    let query = match ids {
+        [one] => media::table.filter(media::id.eq(*one)).into_boxed(),
+        many => media::table
+            .filter(media::id.eq_any(many.to_vec()))
+            .into_boxed(),
+    };
+    query.select(Media::as_select()).load(&mut conn).await
 }
