@@ -860,7 +860,7 @@ async fn scheduled_articles_appear_at_their_time_and_keep_their_first_publicatio
     let created = create(&app, &token, draft("Hẹn giờ đăng")).await;
     let id = created.json["id"].as_i64().unwrap();
     let slug = created.json["slug"].as_str().unwrap().to_owned();
-    let at = Utc::now() + Duration::seconds(1);
+    let at = Utc::now() + Duration::seconds(4);
     let r = send(
         &app,
         Method::POST,
@@ -874,7 +874,10 @@ async fn scheduled_articles_appear_at_their_time_and_keep_their_first_publicatio
     app.get(&format!("/api/v1/articles/{slug}"))
         .await
         .assert_problem(404, "not_found");
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    tokio::time::sleep(
+        (at - Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_millis(300),
+    )
+    .await;
     assert_eq!(
         app.get(&format!("/api/v1/articles/{slug}")).await.status,
         200

@@ -98,7 +98,7 @@ async fn a_scheduled_article_appears_at_its_time_with_no_job() {
     let app = TestApp::spawn().await;
     let mut conn = app.conn().await;
     let (_, dan_so, _, _) = tree(&mut conn).await;
-    let at = Utc::now() + Duration::milliseconds(1500);
+    let at = Utc::now() + Duration::seconds(4);
     Article::new("Sắp đăng", dan_so)
         .status("scheduled")
         .at(at)
@@ -576,7 +576,7 @@ async fn etags_make_a_refresh_cost_nothing() {
 async fn the_micro_cache_serves_repeats_until_its_ttl_runs_out() {
     let app = TestApp::spawn_with(newsroom::config::Settings {
         site_url: crate::harness::SITE_URL.into(),
-        cache_ttl_secs: 1,
+        cache_ttl_secs: 4,
         ..Default::default()
     })
     .await;
@@ -590,6 +590,6 @@ async fn the_micro_cache_serves_repeats_until_its_ttl_runs_out() {
         ["mot"],
         "served from the cache"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4300)).await;
     assert_eq!(app.slugs("/api/v1/articles").await, ["hai", "mot"]);
 }
