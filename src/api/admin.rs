@@ -133,7 +133,6 @@ fn etag(version: i32) -> String {
 
 async fn admin_view(conn: &mut AsyncPgConnection, row: Article) -> ApiResult<AdminArticle> {
     let state = Editable::load(conn, &row).await?;
-    let created_by = editorial::created_by(conn, row.id).await?;
     Ok(AdminArticle {
         id: row.id,
         slug: row.slug,
@@ -161,7 +160,7 @@ async fn admin_view(conn: &mut AsyncPgConnection, row: Article) -> ApiResult<Adm
         meta_description: row.meta_description,
         canonical_url: row.canonical_url,
         social_image_id: row.social_image_id,
-        created_by,
+        created_by: row.created_by,
         version: row.version,
     })
 }
@@ -498,13 +497,6 @@ pub async fn list_admin_articles(
         .json(AdminArticleList { items, next_cursor }))
 }
 
-pub(crate) fn parse_id(raw: &str) -> ApiResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid("id", "must be a positive integer"))
-}
-
 /// Get an article of any status.
 #[utoipa::path(
     operation_id = "get_admin_article",
@@ -524,7 +516,7 @@ pub async fn get_admin_article(
     _staff: Staff,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = parse_id(&path)?;
+    let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
     let row = load_for_edit(&mut conn, id).await?;
     let view = admin_view(&mut conn, row).await?;
@@ -539,11 +531,11 @@ async fn update(
     input: ArticleInput,
     replace: bool,
 ) -> ApiResult<HttpResponse> {
-    let id = parse_id(raw_id)?;
+    let id = params::positive("id", raw_id)?;
     let expected = expected_version(req, input.version)?;
     let mut conn = state.conn().await?;
     let row = load_for_edit(&mut conn, id).await?;
-    let owner = editorial::created_by(&mut conn, id).await?;
+    let owner = row.created_by;
     may_edit(staff, owner, &row.status)?;
     let mut editable = if replace {
         Editable {
@@ -650,10 +642,10 @@ async fn transition(
     action: &'static str,
     at: Option<DateTime<Utc>>,
 ) -> ApiResult<HttpResponse> {
-    let id = parse_id(raw_id)?;
+    let id = params::positive("id", raw_id)?;
     let mut conn = state.conn().await?;
     let row = load_for_edit(&mut conn, id).await?;
-    let owner = editorial::created_by(&mut conn, id).await?;
+    let owner = row.created_by;
     let expected = match req.headers().get(header::IF_MATCH) {
         Some(_) => expected_version(req, None)?,
         None => row.version,
@@ -851,7 +843,7 @@ pub async fn delete_article(
         use diesel::prelude::*;
         use diesel_async::RunQueryDsl;
         staff.require(Role::Admin, "delete articles for good")?;
-        let id = parse_id(&path)?;
+        let id = params::positive("id", &path)?;
         let mut conn = state.conn().await?;
         let removed = conn
             .transaction::<_, ApiError, _>(async |conn| {
@@ -904,7 +896,7 @@ async fn visible_to_editor(
     id: i64,
 ) -> ApiResult<Article> {
     let row = load_for_edit(conn, id).await?;
-    let owner = editorial::created_by(conn, id).await?;
+    let owner = row.created_by;
     if staff.role < Role::Editor && owner != Some(staff.id) {
         return Err(ApiError::Forbidden(
             "only editors see the revisions of others' articles".into(),
@@ -932,7 +924,7 @@ pub async fn list_article_revisions(
     staff: Staff,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = parse_id(&path)?;
+    let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
     visible_to_editor(&mut conn, &staff, id).await?;
     let items = editorial::revisions(&mut conn, id)
@@ -949,10 +941,7 @@ pub async fn list_article_revisions(
 }
 
 fn parse_revision(raw: &str) -> ApiResult<i32> {
-    raw.parse::<i32>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::invalid("n", "must be a positive integer"))
+    i32::try_from(params::positive("n", raw)?).map_err(|_| ApiError::invalid("n", "is too large"))
 }
 
 /// One revision with its full content.
@@ -977,7 +966,7 @@ pub async fn get_article_revision(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (raw_id, raw_n) = path.into_inner();
-    let (id, n) = (parse_id(&raw_id)?, parse_revision(&raw_n)?);
+    let (id, n) = (params::positive("id", &raw_id)?, parse_revision(&raw_n)?);
     let mut conn = state.conn().await?;
     visible_to_editor(&mut conn, &staff, id).await?;
     let r = editorial::revision(&mut conn, id, n)
@@ -1017,10 +1006,10 @@ pub async fn restore_article_revision(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (raw_id, raw_n) = path.into_inner();
-    let (id, n) = (parse_id(&raw_id)?, parse_revision(&raw_n)?);
+    let (id, n) = (params::positive("id", &raw_id)?, parse_revision(&raw_n)?);
     let mut conn = state.conn().await?;
     let row = load_for_edit(&mut conn, id).await?;
-    let owner = editorial::created_by(&mut conn, id).await?;
+    let owner = row.created_by;
     may_edit(&staff, owner, &row.status)?;
     let r = editorial::revision(&mut conn, id, n)
         .await?

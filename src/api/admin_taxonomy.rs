@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::admin::{CategoryKey, clear_cache, parse_id};
+use crate::api::admin::{CategoryKey, clear_cache};
 use crate::api::auth::Staff;
 use crate::api::{AppState, params};
 use crate::auth::Role;
@@ -158,7 +158,7 @@ pub async fn update_tag(
     body: web::Json<TagInput>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Author, "manage tags")?;
-    let id = parse_id(&path)?;
+    let id = params::positive("id", &path)?;
     let mut errors = Vec::new();
     let (name, _) = name_and_slug(&mut errors, body.name.as_deref(), None);
     let (_, slug) = name_and_slug(&mut errors, None, body.slug.as_deref());
@@ -219,7 +219,7 @@ pub async fn delete_tag(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Editor, "delete tags")?;
-    let id = parse_id(&path)?;
+    let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let n = diesel::delete(tags::table.find(id)).execute(conn).await?;
@@ -350,7 +350,7 @@ pub async fn delete_author(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Editor, "manage authors")?;
-    let id = parse_id(&path)?;
+    let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let bylines: i64 = article_authors::table
@@ -611,7 +611,7 @@ pub async fn update_category(
     body: web::Json<CategoryInput>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Editor, "manage categories")?;
-    let id = parse_id(&path)?;
+    let id = params::positive("id", &path)?;
     let mut errors = Vec::new();
     let (name, _) = name_and_slug(&mut errors, body.name.as_deref(), None);
     let (_, slug) = name_and_slug(&mut errors, None, body.slug.as_deref());
@@ -705,7 +705,7 @@ pub async fn delete_category(
     query: web::Query<DeleteCategoryQuery>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Editor, "manage categories")?;
-    let id = parse_id(&path)?;
+    let id = params::positive("id", &path)?;
     let move_to = params::slug("move_to", query.move_to.as_deref())?.map(str::to_owned);
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
@@ -790,12 +790,13 @@ pub async fn set_related_articles(
     path: web::Path<String>,
     body: web::Json<RelatedInput>,
 ) -> ApiResult<HttpResponse> {
-    let id = parse_id(&path)?;
+    let id = params::positive("id", &path)?;
     let wanted = body.into_inner().articles;
     let mut conn = state.conn().await?;
-    let owner = editorial::created_by(&mut conn, id)
-        .await
-        .map_err(|_| ApiError::not_found("article", id.to_string()))?;
+    let owner = editorial::find_any(&mut conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("article", id.to_string()))?
+        .created_by;
     if !(staff.role >= Role::Editor || (staff.role == Role::Author && owner == Some(staff.id))) {
         return Err(ApiError::Forbidden(
             "pinning related articles takes the editor role, or being the author".into(),

@@ -403,11 +403,7 @@ pub async fn get_article_by_id(
     query: web::Query<ArticleQuery>,
 ) -> ApiResult<HttpResponse> {
     let raw = path.into_inner();
-    let id: i64 = raw
-        .parse()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid("id", "must be a positive integer"))?;
+    let id = params::positive("id", &raw)?;
     let (fields, with_related) = article_options(&query)?;
     let conn = state.conn().await?;
     let row = article::find_visible_by_id(&conn, id)

@@ -30,6 +30,14 @@ pub fn limit(value: Option<&str>, default: i64, max: i64) -> ApiResult<i64> {
     }
 }
 
+/// A positive integer path segment such as an id.
+pub fn positive(name: &str, raw: &str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::invalid(name, "must be a positive integer"))
+}
+
 pub fn boolean(name: &str, value: Option<&str>) -> ApiResult<Option<bool>> {
     match value {
         None => Ok(None),

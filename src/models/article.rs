@@ -63,6 +63,8 @@ pub struct Article {
     pub featured: bool,
     pub source: Option<String>,
     pub version: i32,
+    /// The staff user who created it (ownership for roles below editor).
+    pub created_by: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]

@@ -598,11 +598,3 @@ pub async fn find_any(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Opti
         .await
         .optional()
 }
-
-pub async fn created_by(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<i64>> {
-    articles::table
-        .find(id)
-        .select(articles::created_by)
-        .first(conn)
-        .await
-}
