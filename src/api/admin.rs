@@ -188,7 +188,7 @@ fn expected_version(req: &HttpRequest, body_version: Option<i32>) -> ApiResult<i
 }
 
 /// Whether `staff` may edit an article created by `owner` in `status`.
-fn may_edit(staff: &Staff, owner: Option<i64>, status: &str) -> ApiResult<()> {
+pub(crate) fn may_edit(staff: &Staff, owner: Option<i64>, status: &str) -> ApiResult<()> {
     let own = owner == Some(staff.id);
     match staff.role {
         Role::Admin | Role::Editor => Ok(()),
@@ -393,6 +393,21 @@ pub struct AdminListQuery {
     /// Words of the title (case-insensitive).
     #[param(example = "bình đẳng")]
     q: Option<String>,
+    /// Category slug; articles of its descendant categories are included.
+    #[param(example = "xa-hoi")]
+    category: Option<String>,
+    /// Tag slug.
+    #[param(example = "binh-dang-gioi")]
+    tag: Option<String>,
+    /// Author slug.
+    #[param(example = "tran-thanh-mai")]
+    author: Option<String>,
+    /// Published (or scheduled) at or after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime, example = "2023-11-15T00:00:00+07:00")]
+    published_after: Option<String>,
+    /// Published (or scheduled) before this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime, example = "2023-11-16T00:00:00+07:00")]
+    published_before: Option<String>,
     /// Page size, 1 to 100; default 20.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     limit: Option<String>,
@@ -420,7 +435,8 @@ pub struct AdminArticleSummary {
     pub version: i32,
 }
 
-/// List articles of any status, recently updated first.
+/// List articles of any status, recently updated first (contributors see
+/// only their own).
 #[utoipa::path(
     operation_id = "list_admin_articles",
     tag = "admin",
@@ -430,12 +446,13 @@ pub struct AdminArticleSummary {
         (status = 200, description = "A page of articles", body = AdminArticleList),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The `category`, `tag` or `author` does not exist", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/articles")]
 pub async fn list_admin_articles(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     query: web::Query<AdminListQuery>,
 ) -> ApiResult<HttpResponse> {
     use crate::schema::articles;
@@ -451,7 +468,22 @@ pub async fn list_admin_articles(
         .as_deref()
         .map(|c| cursor::Cursor::decode(c, "admin"))
         .transpose()?;
-    let mut q = articles::table.into_boxed();
+    let mut conn = state.conn().await?;
+    let (_, filter) = crate::api::articles::resolve_filter(
+        &conn,
+        crate::api::articles::FilterArgs {
+            category: query.category.as_deref(),
+            tag: query.tag.as_deref(),
+            author: query.author.as_deref(),
+            published_after: query.published_after.as_deref(),
+            published_before: query.published_before.as_deref(),
+        },
+    )
+    .await?;
+    let mut q = crate::models::article::apply_filter(articles::table.into_boxed(), &filter);
+    if staff.role == Role::Contributor {
+        q = q.filter(articles::created_by.eq(staff.id));
+    }
     if let Some(status) = &query.status {
         if !["draft", "scheduled", "published", "archived"].contains(&status.as_str()) {
             return Err(ApiError::invalid(
@@ -477,7 +509,6 @@ pub async fn list_admin_articles(
                 .sql(")"),
         );
     }
-    let mut conn = state.conn().await?;
     let mut items: Vec<AdminArticleSummary> = q
         .order((articles::updated_at.desc(), articles::id.desc()))
         .limit(limit + 1)
@@ -497,7 +528,7 @@ pub async fn list_admin_articles(
         .json(AdminArticleList { items, next_cursor }))
 }
 
-/// Get an article of any status.
+/// Get an article of any status (contributors: only their own).
 #[utoipa::path(
     operation_id = "get_admin_article",
     tag = "admin",
@@ -507,18 +538,24 @@ pub async fn list_admin_articles(
         (status = 200, description = "The article; `ETag` carries its version", body = AdminArticle),
         (status = 400, description = "The id is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A contributor asking for another's article", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/articles/{id}")]
 pub async fn get_admin_article(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
     let row = load_for_edit(&mut conn, id).await?;
+    if staff.role == Role::Contributor && row.created_by != Some(staff.id) {
+        return Err(ApiError::Forbidden(
+            "contributors see only their own articles".into(),
+        ));
+    }
     let view = admin_view(&mut conn, row).await?;
     Ok(respond(actix_web::http::StatusCode::OK, view))
 }

@@ -198,7 +198,8 @@ pub async fn update_tag(
     Ok(HttpResponse::Ok().json(TagView::from(tag)))
 }
 
-/// Delete a tag (it is removed from its articles).
+/// Delete a tag. Editors may delete a tag in use (it is removed from its
+/// articles); authors only one that no article carries.
 #[utoipa::path(
     operation_id = "delete_tag",
     tag = "admin",
@@ -207,7 +208,7 @@ pub async fn update_tag(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A contributor, or an author deleting a tag in use", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -218,10 +219,22 @@ pub async fn delete_tag(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    staff.require(Role::Editor, "delete tags")?;
+    staff.require(Role::Author, "manage tags")?;
     let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
+        if staff.role < Role::Editor {
+            let carried: i64 = crate::schema::article_tags::table
+                .filter(crate::schema::article_tags::tag_id.eq(id))
+                .count()
+                .get_result(conn)
+                .await?;
+            if carried > 0 {
+                return Err(ApiError::Forbidden(format!(
+                    "{carried} article(s) carry this tag; only editors may delete a tag in use"
+                )));
+            }
+        }
         let n = diesel::delete(tags::table.find(id)).execute(conn).await?;
         if n == 0 {
             return Err(ApiError::not_found("tag", id.to_string()));
@@ -252,7 +265,40 @@ pub struct AuthorInput {
     /// Made from the name when absent on create.
     pub slug: Option<String>,
     pub bio: Option<String>,
-    pub avatar_url: Option<String>,
+    /// An http(s) URL or a path; `null` removes it.
+    #[serde(default, deserialize_with = "crate::api::admin::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub avatar_url: Option<Option<String>>,
+}
+
+fn check_avatar(errors: &mut Vec<ParameterError>, url: Option<&str>) {
+    if let Some(url) = url
+        && !is_web_url(url)
+    {
+        errors.push(ParameterError {
+            parameter: "avatar_url".into(),
+            reason: "must be an http(s) URL or a path".into(),
+        });
+    }
+}
+
+fn is_web_url(url: &str) -> bool {
+    (url.starts_with('/') || url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2000
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn author_response(
+    state: &AppState,
+    status: actix_web::http::StatusCode,
+    author: crate::models::author::Author,
+) -> HttpResponse {
+    let tree = CategoryTree::default();
+    let presenter = crate::views::Presenter {
+        settings: &state.settings,
+        tree: &tree,
+    };
+    HttpResponse::build(status).json(presenter.author(author))
 }
 
 /// Create an author (byline).
@@ -285,14 +331,8 @@ pub async fn create_author(
         });
     }
     let (name, slug) = name_and_slug(&mut errors, body.name.as_deref(), body.slug.as_deref());
-    if let Some(url) = &body.avatar_url
-        && !(url.starts_with('/') || url.starts_with("https://") || url.starts_with("http://"))
-    {
-        errors.push(ParameterError {
-            parameter: "avatar_url".into(),
-            reason: "must be an http(s) URL or a path".into(),
-        });
-    }
+    let avatar_url = body.avatar_url.clone().flatten();
+    check_avatar(&mut errors, avatar_url.as_deref());
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let author = conn
@@ -302,7 +342,7 @@ pub async fn create_author(
                     authors::name.eq(name.unwrap_or_default()),
                     authors::slug.eq(slug.unwrap_or_default()),
                     authors::bio.eq(body.bio.clone().unwrap_or_default()),
-                    authors::avatar_url.eq(body.avatar_url.clone()),
+                    authors::avatar_url.eq(avatar_url),
                 ))
                 .returning(crate::models::author::Author::as_returning())
                 .get_result(conn)
@@ -320,12 +360,86 @@ pub async fn create_author(
         })
         .await?;
     clear_cache(&req);
-    let tree = CategoryTree::default();
-    let presenter = crate::views::Presenter {
-        settings: &state.settings,
-        tree: &tree,
-    };
-    Ok(HttpResponse::Created().json(presenter.author(author)))
+    Ok(author_response(
+        &state,
+        actix_web::http::StatusCode::CREATED,
+        author,
+    ))
+}
+
+/// Rename an author, change the slug, bio or avatar.
+#[utoipa::path(
+    operation_id = "update_author",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The author's id", example = 1)),
+    request_body = AuthorInput,
+    responses(
+        (status = 200, description = "Saved", body = AuthorView),
+        (status = 400, description = "Malformed JSON, unknown fields or a bad id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such author", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/admin/authors/{id}")]
+pub async fn update_author(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<AuthorInput>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Editor, "manage authors")?;
+    let id = params::positive("id", &path)?;
+    let mut errors = Vec::new();
+    let (name, _) = name_and_slug(&mut errors, body.name.as_deref(), None);
+    let (_, slug) = name_and_slug(&mut errors, None, body.slug.as_deref());
+    if let Some(Some(url)) = &body.avatar_url {
+        check_avatar(&mut errors, Some(url));
+    }
+    fail_if_any(errors)?;
+    let mut conn = state.conn().await?;
+    let author = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let current: crate::models::author::Author = authors::table
+                .find(id)
+                .select(crate::models::author::Author::as_select())
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or_else(|| ApiError::not_found("author", id.to_string()))?;
+            let author: crate::models::author::Author = diesel::update(authors::table.find(id))
+                .set((
+                    authors::name.eq(name.unwrap_or(current.name)),
+                    authors::slug.eq(slug.unwrap_or(current.slug)),
+                    authors::bio.eq(body.bio.clone().unwrap_or(current.bio)),
+                    authors::avatar_url.eq(body.avatar_url.clone().unwrap_or(current.avatar_url)),
+                ))
+                .returning(crate::models::author::Author::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "update",
+                "author",
+                Some(id),
+                serde_json::json!({"slug": author.slug}),
+            )
+            .await?;
+            Ok(author)
+        })
+        .await?;
+    clear_cache(&req);
+    Ok(author_response(
+        &state,
+        actix_web::http::StatusCode::OK,
+        author,
+    ))
 }
 
 /// Delete an author who is in no byline.
@@ -425,35 +539,12 @@ pub async fn create_media(
     staff.require(Role::Author, "manage media")?;
     let m = body.into_inner();
     let mut errors = Vec::new();
-    if !(m.url.starts_with('/') || m.url.starts_with("https://") || m.url.starts_with("http://"))
-        || m.url.len() > 2000
-    {
-        errors.push(ParameterError {
-            parameter: "url".into(),
-            reason: "must be an http(s) URL or a path".into(),
-        });
-    }
-    let mime_ok = m.mime_type.split_once('/').is_some_and(|(a, b)| {
-        !a.is_empty()
-            && !b.is_empty()
-            && a.chars().all(|c| c.is_ascii_lowercase())
-            && b.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".+-".contains(c))
-    });
-    if !mime_ok {
-        errors.push(ParameterError {
-            parameter: "mime_type".into(),
-            reason: "must be a MIME type such as image/jpeg".into(),
-        });
-    }
-    for (field, value) in [("width", m.width), ("height", m.height)] {
-        if value.is_some_and(|v| v <= 0) {
-            errors.push(ParameterError {
-                parameter: field.into(),
-                reason: "must be positive".into(),
-            });
-        }
-    }
+    check_media(
+        &mut errors,
+        Some(&m.url),
+        Some(&m.mime_type),
+        &[("width", m.width), ("height", m.height)],
+    );
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let row = conn
@@ -484,12 +575,234 @@ pub async fn create_media(
         })
         .await?;
     clear_cache(&req);
+    Ok(media_response(
+        &state,
+        actix_web::http::StatusCode::CREATED,
+        &row,
+    ))
+}
+
+fn media_response(
+    state: &AppState,
+    status: actix_web::http::StatusCode,
+    row: &crate::models::media::Media,
+) -> HttpResponse {
     let tree = CategoryTree::default();
     let presenter = crate::views::Presenter {
         settings: &state.settings,
         tree: &tree,
     };
-    Ok(HttpResponse::Created().json(presenter.media(&row)))
+    HttpResponse::build(status).json(presenter.media(row))
+}
+
+fn check_media(
+    errors: &mut Vec<ParameterError>,
+    url: Option<&str>,
+    mime_type: Option<&str>,
+    sizes: &[(&str, Option<i32>)],
+) {
+    if url.is_some_and(|u| !is_web_url(u)) {
+        errors.push(ParameterError {
+            parameter: "url".into(),
+            reason: "must be an http(s) URL or a path".into(),
+        });
+    }
+    let mime_ok = |m: &str| {
+        m.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.chars().all(|c| c.is_ascii_lowercase())
+                && b.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".+-".contains(c))
+        })
+    };
+    if mime_type.is_some_and(|m| !mime_ok(m)) {
+        errors.push(ParameterError {
+            parameter: "mime_type".into(),
+            reason: "must be a MIME type such as image/jpeg".into(),
+        });
+    }
+    for (field, value) in sizes {
+        if value.is_some_and(|v| v <= 0) {
+            errors.push(ParameterError {
+                parameter: (*field).into(),
+                reason: "must be positive".into(),
+            });
+        }
+    }
+}
+
+/// Changes to a media record; absent fields stay, `null` clears an optional one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"alt": "Lễ phát động tại KCN Đông Mai", "credit": "Báo Quảng Ninh"}))]
+pub struct MediaPatch {
+    pub url: Option<String>,
+    pub alt: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::admin::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub caption: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::api::admin::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub credit: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::api::admin::nullable")]
+    #[schema(value_type = Option<i32>)]
+    pub width: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "crate::api::admin::nullable")]
+    #[schema(value_type = Option<i32>)]
+    pub height: Option<Option<i32>>,
+    pub mime_type: Option<String>,
+}
+
+/// Change a media record's metadata. Covers show the change at once; image
+/// blocks keep the snapshot taken when their article was saved, until it is
+/// saved again.
+#[utoipa::path(
+    operation_id = "update_media",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The media record's id", example = 1)),
+    request_body = MediaPatch,
+    responses(
+        (status = 200, description = "Saved", body = crate::views::MediaView),
+        (status = 400, description = "Malformed JSON, unknown fields or a bad id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Contributors may not", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such media record", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/admin/media/{id}")]
+pub async fn update_media(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<MediaPatch>,
+) -> ApiResult<HttpResponse> {
+    staff.require(Role::Author, "manage media")?;
+    let id = params::positive("id", &path)?;
+    let m = body.into_inner();
+    let mut errors = Vec::new();
+    check_media(
+        &mut errors,
+        m.url.as_deref(),
+        m.mime_type.as_deref(),
+        &[("width", m.width.flatten()), ("height", m.height.flatten())],
+    );
+    fail_if_any(errors)?;
+    let mut conn = state.conn().await?;
+    let row = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let current: crate::models::media::Media = media::table
+                .find(id)
+                .select(crate::models::media::Media::as_select())
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or_else(|| ApiError::not_found("media", id.to_string()))?;
+            let row: crate::models::media::Media = diesel::update(media::table.find(id))
+                .set((
+                    media::url.eq(m.url.unwrap_or(current.url)),
+                    media::alt.eq(m.alt.unwrap_or(current.alt)),
+                    media::caption.eq(m.caption.unwrap_or(current.caption)),
+                    media::credit.eq(m.credit.unwrap_or(current.credit)),
+                    media::width.eq(m.width.unwrap_or(current.width)),
+                    media::height.eq(m.height.unwrap_or(current.height)),
+                    media::mime_type.eq(m.mime_type.unwrap_or(current.mime_type)),
+                ))
+                .returning(crate::models::media::Media::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "update",
+                "media",
+                Some(id),
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(row)
+        })
+        .await?;
+    clear_cache(&req);
+    Ok(media_response(
+        &state,
+        actix_web::http::StatusCode::OK,
+        &row,
+    ))
+}
+
+/// Delete a media record no article uses (as cover or in an image block).
+#[utoipa::path(
+    operation_id = "delete_media",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The media record's id", example = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A bad id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Contributors may not", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such media record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An article uses it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/admin/media/{id}")]
+pub async fn delete_media(
+    state: web::Data<AppState>,
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    use diesel::PgJsonbExpressionMethods;
+    staff.require(Role::Author, "manage media")?;
+    let id = params::positive("id", &path)?;
+    let mut conn = state.conn().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let exists: Option<i64> = media::table
+            .find(id)
+            .select(media::id)
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        if exists.is_none() {
+            return Err(ApiError::not_found("media", id.to_string()));
+        }
+        let users: Vec<i64> = articles::table
+            .filter(
+                articles::cover_media_id
+                    .eq(id)
+                    .or(articles::body.contains(serde_json::json!([{"media_id": id}]))),
+            )
+            .select(articles::id)
+            .order(articles::id)
+            .limit(5)
+            .load(conn)
+            .await?;
+        if !users.is_empty() {
+            return Err(ApiError::Conflict(format!(
+                "articles use this media record (ids {users:?}); change them first"
+            )));
+        }
+        diesel::delete(media::table.find(id)).execute(conn).await?;
+        audit::record(
+            conn,
+            Some(staff.id),
+            "delete",
+            "media",
+            Some(id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    clear_cache(&req);
+    Ok(HttpResponse::NoContent().finish())
 }
 
 // ---------------------------------------------------------------- categories
@@ -793,15 +1106,10 @@ pub async fn set_related_articles(
     let id = params::positive("id", &path)?;
     let wanted = body.into_inner().articles;
     let mut conn = state.conn().await?;
-    let owner = editorial::find_any(&mut conn, id)
+    let row = editorial::find_any(&mut conn, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("article", id.to_string()))?
-        .created_by;
-    if !(staff.role >= Role::Editor || (staff.role == Role::Author && owner == Some(staff.id))) {
-        return Err(ApiError::Forbidden(
-            "pinning related articles takes the editor role, or being the author".into(),
-        ));
-    }
+        .ok_or_else(|| ApiError::not_found("article", id.to_string()))?;
+    crate::api::admin::may_edit(&staff, row.created_by, &row.status)?;
     let mut errors = Vec::new();
     if wanted.len() > 20 {
         errors.push(ParameterError {

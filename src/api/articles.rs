@@ -183,9 +183,6 @@ pub async fn list_articles(
     let with_tags = include.as_ref().is_some_and(|i| i.contains("tags"));
     let include_total =
         params::boolean("include_total", q.include_total.as_deref())?.unwrap_or(false);
-    let category = params::slug("category", q.category.as_deref())?;
-    let tag_slug = params::slug("tag", q.tag.as_deref())?;
-    let author_slug = params::slug("author", q.author.as_deref())?;
     let language = match q.language {
         Some(l)
             if l.is_empty()
@@ -199,46 +196,22 @@ pub async fn list_articles(
         }
         other => other,
     };
-    let mut filter = ArticleFilter {
-        featured: params::boolean("featured", q.featured.as_deref())?,
-        published_after: params::time("published_after", q.published_after.as_deref())?,
-        published_before: params::time("published_before", q.published_before.as_deref())?,
-        language,
-        ..ArticleFilter::default()
-    };
-
+    let featured = params::boolean("featured", q.featured.as_deref())?;
     let conn = state.conn().await?;
     let conn = &*conn;
-    let (tree, found_tag, found_author) = try_join!(
-        CategoryTree::load(conn),
-        async {
-            match tag_slug {
-                Some(s) => tag::find_by_slug(conn, s).await.map(Some),
-                None => Ok(None),
-            }
+    let (tree, mut filter) = resolve_filter(
+        conn,
+        FilterArgs {
+            category: q.category.as_deref(),
+            tag: q.tag.as_deref(),
+            author: q.author.as_deref(),
+            published_after: q.published_after.as_deref(),
+            published_before: q.published_before.as_deref(),
         },
-        async {
-            match author_slug {
-                Some(s) => author::find_by_slug(conn, s).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    )?;
-    if let Some(slug) = category {
-        let c = tree
-            .by_slug(slug)
-            .ok_or_else(|| ApiError::not_found("category", slug))?;
-        filter.category_ids = Some(tree.subtree_ids(c.id));
-    }
-    if let Some(found) = found_tag {
-        let t = found.ok_or_else(|| ApiError::not_found("tag", tag_slug.unwrap_or_default()))?;
-        filter.tag_id = Some(t.id);
-    }
-    if let Some(found) = found_author {
-        let a =
-            found.ok_or_else(|| ApiError::not_found("author", author_slug.unwrap_or_default()))?;
-        filter.author_id = Some(a.id);
-    }
+    )
+    .await?;
+    filter.featured = featured;
+    filter.language = language;
 
     let (mut cards, total) = try_join!(
         article::list_page(conn, &filter, sort, after, limit),
@@ -277,6 +250,64 @@ pub async fn list_articles(
             HttpResponse::Ok().json(json)
         }
     })
+}
+
+/// The list filters shared by the article list, search, most-read and the
+/// admin list, as the client gave them.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FilterArgs<'a> {
+    pub category: Option<&'a str>,
+    pub tag: Option<&'a str>,
+    pub author: Option<&'a str>,
+    pub published_after: Option<&'a str>,
+    pub published_before: Option<&'a str>,
+}
+
+/// Checks `args` and resolves the slugs to ids (a category to its whole
+/// subtree), loading the category tree alongside. Unknown slugs are 404s.
+pub(crate) async fn resolve_filter(
+    conn: &diesel_async::AsyncPgConnection,
+    args: FilterArgs<'_>,
+) -> ApiResult<(CategoryTree, ArticleFilter)> {
+    let category = params::slug("category", args.category)?;
+    let tag_slug = params::slug("tag", args.tag)?;
+    let author_slug = params::slug("author", args.author)?;
+    let mut filter = ArticleFilter {
+        published_after: params::time("published_after", args.published_after)?,
+        published_before: params::time("published_before", args.published_before)?,
+        ..ArticleFilter::default()
+    };
+    let (tree, found_tag, found_author) = try_join!(
+        CategoryTree::load(conn),
+        async {
+            match tag_slug {
+                Some(s) => tag::find_by_slug(conn, s).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            match author_slug {
+                Some(s) => author::find_by_slug(conn, s).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    )?;
+    if let Some(slug) = category {
+        let c = tree
+            .by_slug(slug)
+            .ok_or_else(|| ApiError::not_found("category", slug))?;
+        filter.category_ids = Some(tree.subtree_ids(c.id));
+    }
+    if let Some(found) = found_tag {
+        let t = found.ok_or_else(|| ApiError::not_found("tag", tag_slug.unwrap_or_default()))?;
+        filter.tag_id = Some(t.id);
+    }
+    if let Some(found) = found_author {
+        let a =
+            found.ok_or_else(|| ApiError::not_found("author", author_slug.unwrap_or_default()))?;
+        filter.author_id = Some(a.id);
+    }
+    Ok((tree, filter))
 }
 
 /// Builds list items for `cards`, loading their relations in one pipelined

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_taxonomy;
+pub mod admin_users;
 pub mod articles;
 pub mod auth;
 pub mod authors;
@@ -78,8 +79,14 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(admin_taxonomy::update_tag)
             .service(admin_taxonomy::delete_tag)
             .service(admin_taxonomy::create_author)
+            .service(admin_taxonomy::update_author)
             .service(admin_taxonomy::delete_author)
             .service(admin_taxonomy::create_media)
+            .service(admin_taxonomy::update_media)
+            .service(admin_taxonomy::delete_media)
+            .service(admin_users::list_staff_users)
+            .service(admin_users::create_staff_user)
+            .service(admin_users::update_staff_user)
             .service(admin_taxonomy::create_category)
             .service(admin_taxonomy::update_category)
             .service(admin_taxonomy::delete_category),

@@ -161,7 +161,14 @@ pub struct ArticleFilter {
 }
 
 fn filtered(filter: &ArticleFilter) -> articles::BoxedQuery<'static, Pg> {
-    let mut query = visible_articles();
+    apply_filter(visible_articles(), filter)
+}
+
+/// Narrows `query` (public or not) by `filter`.
+pub fn apply_filter(
+    mut query: articles::BoxedQuery<'static, Pg>,
+    filter: &ArticleFilter,
+) -> articles::BoxedQuery<'static, Pg> {
     match filter.category_ids.as_deref() {
         Some([one]) => query = query.filter(articles::category_id.eq(*one)),
         Some(many) => query = query.filter(articles::category_id.eq_any(many.to_vec())),

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::fixtures;
 use crate::harness::{Response, TestApp};
 
-const PASSWORD: &str = "mật-khẩu-đủ-dài-123";
+pub(crate) const PASSWORD: &str = "mật-khẩu-đủ-dài-123";
 
-async fn staff(app: &TestApp, email: &str, role: &str) -> i64 {
+pub(crate) async fn staff(app: &TestApp, email: &str, role: &str) -> i64 {
     let mut conn = app.conn().await;
     let hash = newsroom::auth::hash_password(PASSWORD).unwrap();
     newsroom::models::staff::create(
@@ -29,7 +29,7 @@ async fn staff(app: &TestApp, email: &str, role: &str) -> i64 {
     .unwrap()
 }
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -60,7 +60,7 @@ async fn send(
     }
 }
 
-async fn login(app: &TestApp, email: &str) -> Value {
+pub(crate) async fn login(app: &TestApp, email: &str) -> Value {
     let r = send(
         app,
         Method::POST,
@@ -74,7 +74,7 @@ async fn login(app: &TestApp, email: &str) -> Value {
     r.json
 }
 
-async fn token_for(app: &TestApp, email: &str, role: &str) -> String {
+pub(crate) async fn token_for(app: &TestApp, email: &str, role: &str) -> String {
     staff(app, email, role).await;
     login(app, email).await["access_token"]
         .as_str()
@@ -83,7 +83,7 @@ async fn token_for(app: &TestApp, email: &str, role: &str) -> String {
 }
 
 /// A site with one category, tag, author and media record.
-async fn site(app: &TestApp) {
+pub(crate) async fn site(app: &TestApp) {
     let mut conn = app.conn().await;
     let xa_hoi = fixtures::category(&mut conn, "Xã hội", None).await;
     fixtures::category(&mut conn, "Dân số", Some(xa_hoi)).await;
@@ -92,7 +92,7 @@ async fn site(app: &TestApp) {
     fixtures::media(&mut conn).await;
 }
 
-async fn create(app: &TestApp, token: &str, body: Value) -> Response {
+pub(crate) async fn create(app: &TestApp, token: &str, body: Value) -> Response {
     send(
         app,
         Method::POST,
@@ -104,7 +104,7 @@ async fn create(app: &TestApp, token: &str, body: Value) -> Response {
     .await
 }
 
-fn draft(title: &str) -> Value {
+pub(crate) fn draft(title: &str) -> Value {
     json!({"title": title, "category": "dan-so", "summary": "Tóm tắt.", "body": [{"type": "paragraph", "text": "Nội dung."}]})
 }
 
@@ -1182,11 +1182,287 @@ async fn taxonomy_media_and_pinned_related_are_managed_by_the_right_roles() {
         .status,
         204
     );
+    // An unused tag: its author-role creator may delete it (the table test
+    // covers tags in use).
+    assert_eq!(
+        send(
+            &app,
+            Method::DELETE,
+            &format!("/api/v1/admin/tags/{tag_id}"),
+            Some(&author),
+            None,
+            &[]
+        )
+        .await
+        .status,
+        204
+    );
     send(
         &app,
         Method::DELETE,
         &format!("/api/v1/admin/tags/{tag_id}"),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(404, "not_found");
+}
+
+pub(crate) async fn create_at(app: &TestApp, path: &str, token: &str, body: Value) -> Response {
+    send(app, Method::POST, path, Some(token), Some(body), &[]).await
+}
+
+#[actix_web::test]
+async fn media_and_authors_are_edited_and_media_in_use_is_kept() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let author = token_for(&app, "tg@newsroom.test", "author").await;
+    let editor = token_for(&app, "bt@newsroom.test", "editor").await;
+    let media = |id: i64| format!("/api/v1/admin/media/{id}");
+
+    let m = create_at(&app, "/api/v1/admin/media", &author, json!({"url": "/media/a.jpg", "alt": "Ảnh", "caption": "Chú thích", "mime_type": "image/jpeg", "width": 800, "height": 600})).await;
+    let id = m.json["id"].as_i64().unwrap();
+    let r = send(
+        &app,
+        Method::PATCH,
+        &media(id),
         Some(&author),
+        Some(json!({"alt": "Ảnh mới", "caption": null, "width": 1600})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        (
+            r.json["alt"].as_str(),
+            r.json["width"].as_i64(),
+            r.json["height"].as_i64()
+        ),
+        (Some("Ảnh mới"), Some(1600), Some(600))
+    );
+    assert!(
+        r.json.get("caption").is_none_or(Value::is_null),
+        "{}",
+        r.text
+    );
+    let r = send(
+        &app,
+        Method::PATCH,
+        &media(id),
+        Some(&author),
+        Some(json!({"url": "javascript:alert(1)", "height": -1})),
+        &[],
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.json["errors"].as_array().unwrap().len(), 2);
+    send(
+        &app,
+        Method::PATCH,
+        &media(999_999),
+        Some(&author),
+        Some(json!({"alt": "x"})),
+        &[],
+    )
+    .await
+    .assert_problem(404, "not_found");
+
+    // In use as a cover, or inside an image block: kept (409) until freed.
+    let mut body = draft("Bài có ảnh");
+    body["body"] = json!([{"type": "image", "media_id": id}]);
+    let article = create(&app, &author, body).await;
+    assert_eq!(article.status, 201, "{}", article.text);
+    let r = send(&app, Method::DELETE, &media(id), Some(&author), None, &[]).await;
+    r.assert_problem(409, "conflict");
+    let article_id = article.json["id"].as_i64().unwrap();
+    let r = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/articles/{article_id}"),
+        Some(&author),
+        Some(json!({"body": [{"type": "paragraph", "text": "Chữ."}], "version": 1})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let cover = create_at(
+        &app,
+        "/api/v1/admin/media",
+        &author,
+        json!({"url": "/media/b.jpg", "mime_type": "image/jpeg"}),
+    )
+    .await
+    .json["id"]
+        .as_i64()
+        .unwrap();
+    let mut body = draft("Bài có ảnh bìa");
+    body["cover_media_id"] = json!(cover);
+    let r = create(&app, &author, body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    send(
+        &app,
+        Method::DELETE,
+        &media(cover),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(409, "conflict");
+    assert_eq!(
+        send(&app, Method::DELETE, &media(id), Some(&author), None, &[])
+            .await
+            .status,
+        204
+    );
+    send(&app, Method::DELETE, &media(id), Some(&author), None, &[])
+        .await
+        .assert_problem(404, "not_found");
+
+    // Authors: rename, new slug, avatar set and removed; the public view follows.
+    let a = create_at(
+        &app,
+        "/api/v1/admin/authors",
+        &editor,
+        json!({"name": "Lê Văn Đức"}),
+    )
+    .await;
+    let path = format!("/api/v1/admin/authors/{}", a.json["id"]);
+    let r = send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&editor),
+        Some(json!({"name": "Lê Văn Đức Anh", "slug": "duc-anh", "avatar_url": "/media/duc.jpg"})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        app.get("/api/v1/authors/duc-anh").await.json["name"],
+        "Lê Văn Đức Anh"
+    );
+    let r = send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&editor),
+        Some(json!({"avatar_url": null})),
+        &[],
+    )
+    .await;
+    assert!(
+        r.json.get("avatar_url").is_none_or(Value::is_null),
+        "{}",
+        r.text
+    );
+    send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&editor),
+        Some(json!({"slug": "tran-thanh-mai"})),
+        &[],
+    )
+    .await
+    .assert_problem(409, "conflict");
+    send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&editor),
+        Some(json!({"slug": "Không Hợp Lệ", "avatar_url": "ftp://x"})),
+        &[],
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    assert_eq!(app.get("/api/v1/authors/duc-anh").await.status, 200);
+}
+
+#[actix_web::test]
+async fn the_admin_list_takes_the_public_filters_and_contributors_see_their_own() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let contributor = token_for(&app, "ctv@newsroom.test", "contributor").await;
+    let editor = token_for(&app, "bt@newsroom.test", "editor").await;
+    let mut tagged = draft("Bình đẳng giới ở Quảng Ninh");
+    tagged["tags"] = json!(["binh-dang-gioi"]);
+    tagged["authors"] = json!(["tran-thanh-mai"]);
+    let tagged = create(&app, &editor, tagged).await.json["id"]
+        .as_i64()
+        .unwrap();
+    let mut elsewhere = draft("Tin thể thao");
+    elsewhere["category"] = json!("xa-hoi");
+    create(&app, &editor, elsewhere).await;
+    let mine = create(&app, &contributor, draft("Bài cộng tác")).await.json["id"]
+        .as_i64()
+        .unwrap();
+    send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/admin/articles/{tagged}/publish"),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await;
+
+    let titles = |r: Response| -> Vec<String> {
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    async fn list(app: &TestApp, q: &str, token: &str) -> Response {
+        let path = format!("/api/v1/admin/articles?{q}");
+        send(app, Method::GET, &path, Some(token), None, &[]).await
+    }
+    assert_eq!(
+        titles(list(&app, "tag=binh-dang-gioi", &editor).await),
+        ["Bình đẳng giới ở Quảng Ninh"]
+    );
+    assert_eq!(
+        titles(list(&app, "author=tran-thanh-mai&status=published", &editor).await),
+        ["Bình đẳng giới ở Quảng Ninh"]
+    );
+    assert_eq!(
+        titles(list(&app, "category=dan-so", &editor).await).len(),
+        2
+    );
+    assert_eq!(
+        titles(list(&app, "category=xa-hoi", &editor).await).len(),
+        3
+    );
+    let today = Utc::now().date_naive();
+    assert_eq!(
+        titles(list(&app, &format!("published_after={today}T00:00:00Z"), &editor).await),
+        ["Bình đẳng giới ở Quảng Ninh"]
+    );
+    assert_eq!(
+        titles(list(&app, "published_before=2000-01-01T00:00:00Z", &editor).await).len(),
+        0
+    );
+    list(&app, "tag=khong-co", &editor)
+        .await
+        .assert_problem(404, "not_found");
+    list(&app, "published_after=hôm-qua", &editor)
+        .await
+        .assert_problem(400, "invalid_parameter");
+    list(&app, "category=Xã Hội", &editor)
+        .await
+        .assert_problem(400, "invalid_parameter");
+
+    // Contributors see only their own articles.
+    assert_eq!(titles(list(&app, "", &contributor).await), ["Bài cộng tác"]);
+    send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/admin/articles/{tagged}"),
+        Some(&contributor),
         None,
         &[],
     )
@@ -1195,18 +1471,14 @@ async fn taxonomy_media_and_pinned_related_are_managed_by_the_right_roles() {
     assert_eq!(
         send(
             &app,
-            Method::DELETE,
-            &format!("/api/v1/admin/tags/{tag_id}"),
-            Some(&editor),
+            Method::GET,
+            &format!("/api/v1/admin/articles/{mine}"),
+            Some(&contributor),
             None,
             &[]
         )
         .await
         .status,
-        204
+        200
     );
-}
-
-async fn create_at(app: &TestApp, path: &str, token: &str, body: Value) -> Response {
-    send(app, Method::POST, path, Some(token), Some(body), &[]).await
 }

@@ -3,10 +3,12 @@
 
 mod admin;
 mod articles;
+mod cli;
 mod cluster;
 mod demo;
 mod errors;
 mod fixtures;
 mod harness;
+mod permissions;
 mod spec;
 mod taxonomy;
