@@ -21,6 +21,7 @@ follow `next_cursor` until it is `null`. Every error is an RFC 9457 \
     servers((url = "http://localhost:8080", description = "Local development")),
     tags(
         (name = "articles", description = "Published articles"),
+        (name = "search", description = "Accent-insensitive search and search-as-you-type"),
         (name = "categories", description = "Sections (chuyên mục), a tree"),
         (name = "tags", description = "Topics"),
         (name = "authors", description = "Bylines"),

@@ -1,10 +1,24 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
     article_authors (article_id, author_id) {
         article_id -> Int8,
         author_id -> Int8,
         position -> Int4,
+    }
+}
+
+diesel::table! {
+    article_daily_views (day, article_id) {
+        day -> Date,
+        article_id -> Int8,
+        views -> Int8,
     }
 }
 
@@ -43,6 +57,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
     articles (id) {
         id -> Int8,
         slug -> Text,
@@ -72,6 +89,8 @@ diesel::table! {
         version -> Int4,
         public_status -> Bool,
         created_by -> Nullable<Int8>,
+        search_head -> Nullable<Tsvector>,
+        search_all -> Nullable<Tsvector>,
     }
 }
 
@@ -173,6 +192,7 @@ diesel::table! {
 
 diesel::joinable!(article_authors -> articles (article_id));
 diesel::joinable!(article_authors -> authors (author_id));
+diesel::joinable!(article_daily_views -> articles (article_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_revisions -> staff_users (created_by));
 diesel::joinable!(article_slugs -> articles (article_id));
@@ -186,6 +206,7 @@ diesel::joinable!(staff_users -> authors (author_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     article_authors,
+    article_daily_views,
     article_related,
     article_revisions,
     article_slugs,

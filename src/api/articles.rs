@@ -312,7 +312,7 @@ pub(crate) async fn resolve_filter(
 
 /// Builds list items for `cards`, loading their relations in one pipelined
 /// round trip (one query per relation, not per article).
-async fn summaries(
+pub(crate) async fn summaries(
     state: &AppState,
     conn: &diesel_async::AsyncPgConnection,
     tree: &CategoryTree,

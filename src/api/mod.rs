@@ -9,6 +9,7 @@ pub mod authors;
 pub mod cache;
 pub mod categories;
 pub mod params;
+pub mod search;
 pub mod system;
 pub mod tags;
 
@@ -49,6 +50,8 @@ pub fn config(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .wrap(actix_web::middleware::from_fn(cache::cache_and_etag))
             .service(articles::list_articles)
+            .service(search::suggest_titles)
+            .service(search::search_articles)
             .service(articles::get_article_by_id)
             .service(articles::list_related_articles)
             .service(articles::get_article)

@@ -2,4 +2,5 @@
 
 pub mod body;
 pub mod cursor;
+pub mod search;
 pub mod text;

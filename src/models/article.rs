@@ -344,6 +344,23 @@ pub async fn pinned_related(
         .await
 }
 
+/// Public articles by id, in the order of `ids` (missing ones left out).
+pub async fn visible_cards(
+    mut conn: &AsyncPgConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<ArticleCard>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cards: Vec<ArticleCard> = visible_articles()
+        .filter(articles::id.eq_any(ids.to_vec()))
+        .select(ArticleCard::as_select())
+        .load(&mut conn)
+        .await?;
+    cards.sort_by_key(|c| ids.iter().position(|id| *id == c.id));
+    Ok(cards)
+}
+
 /// "Cùng chuyên mục": the newest public articles of a category, except one.
 pub async fn newest_in_category(
     mut conn: &AsyncPgConnection,

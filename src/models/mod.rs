@@ -7,6 +7,7 @@ pub mod author;
 pub mod category;
 pub mod editorial;
 pub mod media;
+pub mod search;
 pub mod staff;
 pub mod tag;
 

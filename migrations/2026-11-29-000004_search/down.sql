@@ -1,0 +1,11 @@
+DROP TABLE article_daily_views;
+DROP INDEX articles_title_trgm;
+DROP INDEX articles_search_all;
+DROP INDEX articles_search_head;
+ALTER TABLE articles DROP COLUMN search_all;
+ALTER TABLE articles DROP COLUMN search_head;
+DROP FUNCTION newsroom_search_vector(text);
+DROP TEXT SEARCH CONFIGURATION newsroom_fold;
+DROP FUNCTION newsroom_fold(text);
+DROP EXTENSION IF EXISTS pg_trgm;
+DROP EXTENSION IF EXISTS unaccent;

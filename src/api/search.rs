@@ -1,0 +1,325 @@
+//! `GET /search` and `GET /search/suggest`.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use futures_util::try_join;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::articles::{FilterArgs, resolve_filter, summaries};
+use crate::api::{AppState, params};
+use crate::domain::cursor;
+use crate::domain::search::{SearchQuery, highlight_html};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::models::article;
+use crate::models::search::{self, After, SearchOrder};
+use crate::views::ArticleSummary;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// What to look for, 1 to 200 characters. Words match with or without
+    /// diacritics (`binh dang gioi` finds `bình đẳng giới`); `"a phrase"`
+    /// matches words in order; `-word` or `-"a phrase"` excludes. Any other
+    /// punctuation only separates words.
+    #[param(example = "\"bình đẳng giới\" quang ninh -covid")]
+    q: Option<String>,
+    /// Category slug; articles of its descendant categories are included.
+    #[param(example = "xa-hoi")]
+    category: Option<String>,
+    /// Tag slug.
+    #[param(example = "binh-dang-gioi")]
+    tag: Option<String>,
+    /// Author slug.
+    #[param(example = "tran-thanh-mai")]
+    author: Option<String>,
+    /// Published at or after this RFC 3339 time (inclusive).
+    #[param(value_type = Option<String>, format = DateTime, example = "2023-11-01T00:00:00+07:00")]
+    published_after: Option<String>,
+    /// Published before this RFC 3339 time (exclusive).
+    #[param(value_type = Option<String>, format = DateTime, example = "2023-12-01T00:00:00+07:00")]
+    published_before: Option<String>,
+    /// `relevance` (the default: title matches, then summary, then body;
+    /// exact diacritics before folded ones; newest first within each) or
+    /// `-published_at` (newest first).
+    #[param(value_type = Option<String>, example = "relevance")]
+    sort: Option<String>,
+    /// Page size, 1 to 50; default 10.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 50, example = 10)]
+    limit: Option<String>,
+    /// `next_cursor` of the previous page (of the same query).
+    #[param(example = "MXxzZWFyY2gtcmVsfDEyMzQ1fDB8MTcwMDAzMTU0MDAwMDAwMHwx")]
+    cursor: Option<String>,
+}
+
+/// Where the words matched, with `<mark>` around them. HTML-escaped text:
+/// safe to insert as HTML.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "title": "Quảng Ninh hưởng ứng Tháng hành động vì <mark>bình</mark> <mark>đẳng</mark> <mark>giới</mark>",
+    "snippet": "… hưởng ứng Tháng hành động vì <mark>bình</mark> <mark>đẳng</mark> <mark>giới</mark> và phòng ngừa, ứng phó với bạo lực …"
+}))]
+pub struct SearchHighlight {
+    pub title: String,
+    /// One or two fragments of the summary and body around the matches.
+    pub snippet: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub article: ArticleSummary,
+    pub highlight: SearchHighlight,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResults {
+    pub items: Vec<SearchHit>,
+    /// Pass as `cursor` (with the same `q` and filters) for the next page;
+    /// `null` on the last page.
+    #[schema(example = "MXxzZWFyY2gtcmVsfDEyMzQ1fDB8MTcwMDAzMTU0MDAwMDAwMHwx")]
+    pub next_cursor: Option<String>,
+    /// `true` when nothing matched exactly and these are titles with
+    /// similar words (typo tolerance); such results are a single page.
+    #[schema(example = false)]
+    pub fuzzy: bool,
+}
+
+const DEFAULT_LIMIT: i64 = 10;
+const MAX_LIMIT: i64 = 50;
+
+fn parse_query(q: Option<&str>) -> ApiResult<SearchQuery> {
+    let q = q.ok_or_else(|| ApiError::invalid("q", "is required"))?;
+    SearchQuery::parse(q).map_err(|e| ApiError::invalid("q", e.reason()))
+}
+
+fn scope(order: SearchOrder) -> &'static str {
+    match order {
+        SearchOrder::Relevance => "search-rel",
+        SearchOrder::Newest => "search-new",
+    }
+}
+
+fn encode_cursor(order: SearchOrder, query: &SearchQuery, after: After) -> String {
+    cursor::encode_key(
+        scope(order),
+        &format!(
+            "{:x}|{}|{}|{}",
+            query.fingerprint(),
+            after.tier,
+            after.at.timestamp_micros(),
+            after.id
+        ),
+    )
+}
+
+fn decode_cursor(text: &str, order: SearchOrder, query: &SearchQuery) -> ApiResult<After> {
+    let key = cursor::decode_key(text, scope(order))?;
+    let parts: Vec<&str> = key.split('|').collect();
+    let [fingerprint, tier, micros, id] = parts[..] else {
+        return Err(ApiError::InvalidCursor);
+    };
+    if fingerprint != format!("{:x}", query.fingerprint()) {
+        return Err(ApiError::InvalidCursor);
+    }
+    let tier: i16 = tier.parse().map_err(|_| ApiError::InvalidCursor)?;
+    let micros: i64 = micros.parse().map_err(|_| ApiError::InvalidCursor)?;
+    let id: i64 = id.parse().map_err(|_| ApiError::InvalidCursor)?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or(ApiError::InvalidCursor)?;
+    if !(0..6).contains(&tier) {
+        return Err(ApiError::InvalidCursor);
+    }
+    Ok(After { tier, at, id })
+}
+
+/// Search published articles.
+///
+/// Accent-insensitive full-text search over titles, summaries and bodies,
+/// with phrases, exclusions and the list filters. When nothing matches
+/// exactly, titles with similar words are returned and `fuzzy` is `true`.
+#[utoipa::path(
+    operation_id = "search_articles",
+    tag = "search",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "A page of hits, best first", body = SearchResults),
+        (status = 400, description = "`q` is missing, empty, too long or has no words; another parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The `category`, `tag` or `author` does not exist", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/search")]
+pub async fn search_articles(
+    state: web::Data<AppState>,
+    query: web::Query<SearchParams>,
+) -> ApiResult<HttpResponse> {
+    let p = query.into_inner();
+    let q = parse_query(p.q.as_deref())?;
+    let order = match p.sort.as_deref() {
+        None | Some("relevance") => SearchOrder::Relevance,
+        Some("-published_at") => SearchOrder::Newest,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "sort",
+                "must be relevance or -published_at",
+            ));
+        }
+    };
+    let limit = params::limit(p.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor(c, order, &q))
+        .transpose()?;
+    let mut conn = state.conn().await?;
+    let (tree, filter) = resolve_filter(
+        &conn,
+        FilterArgs {
+            category: p.category.as_deref(),
+            tag: p.tag.as_deref(),
+            author: p.author.as_deref(),
+            published_after: p.published_after.as_deref(),
+            published_before: p.published_before.as_deref(),
+        },
+    )
+    .await?;
+    let now = Utc::now();
+    let mut hits = search::hits(&mut conn, &q, &filter, order, after, limit, now).await?;
+    let mut fuzzy = false;
+    if hits.is_empty() && after.is_none() {
+        hits = search::fuzzy_hits(&mut conn, &q, &filter, limit, now).await?;
+        fuzzy = !hits.is_empty();
+    }
+    let next_cursor = if hits.len() as i64 > limit {
+        hits.truncate(limit as usize);
+        hits.last().map(|h| {
+            encode_cursor(
+                order,
+                &q,
+                After {
+                    tier: h.tier,
+                    at: h.published_at,
+                    id: h.id,
+                },
+            )
+        })
+    } else {
+        None
+    };
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    // Even tiers are the exact-diacritic ones (see `models::search`).
+    let exact_ids: Vec<i64> = hits
+        .iter()
+        .filter(|h| {
+            !fuzzy && order == SearchOrder::Relevance && q.has_diacritics() && h.tier % 2 == 0
+        })
+        .map(|h| h.id)
+        .collect();
+    let conn = &*conn;
+    let (cards, mut marks) = try_join!(
+        article::visible_cards(conn, &ids),
+        search::highlights(conn, &q, &ids, &exact_ids)
+    )?;
+    let summaries = summaries(&state, conn, &tree, &cards, false).await?;
+    let items = summaries
+        .into_iter()
+        .map(|article| {
+            let highlight = match marks.iter().position(|m| m.id == article.id) {
+                Some(i) => {
+                    let m = marks.swap_remove(i);
+                    SearchHighlight {
+                        title: highlight_html(&m.title),
+                        snippet: highlight_html(&m.snippet),
+                    }
+                }
+                None => SearchHighlight {
+                    title: highlight_html(&article.title),
+                    snippet: highlight_html(&article.excerpt),
+                },
+            };
+            SearchHit { article, highlight }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(SearchResults {
+        items,
+        next_cursor,
+        fuzzy,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestParams {
+    /// What the reader has typed so far; the last word may be partial.
+    #[param(example = "binh da")]
+    q: Option<String>,
+    /// How many titles, 1 to 20; default 8.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 20, example = 8)]
+    limit: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1,
+    "slug": "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi",
+    "title": "Quảng Ninh hưởng ứng Tháng hành động vì bình đẳng giới",
+    "title_html": "Quảng Ninh hưởng ứng Tháng hành động vì <mark>bình</mark> <mark>đẳng</mark> giới",
+    "url": "http://localhost:8080/quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi",
+    "published_at": "2023-11-15T13:59:00+07:00"
+}))]
+pub struct Suggestion {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    /// The title, HTML-escaped, with `<mark>` around the typed words.
+    pub title_html: String,
+    pub url: String,
+    pub published_at: DateTime<chrono::FixedOffset>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuggestionList {
+    pub items: Vec<Suggestion>,
+}
+
+/// Titles for search-as-you-type.
+///
+/// Every word must start a word of the title (with or without diacritics):
+/// `binh da` suggests "… bình đẳng giới". Newest first.
+#[utoipa::path(
+    operation_id = "suggest_titles",
+    tag = "search",
+    params(SuggestParams),
+    responses(
+        (status = 200, description = "Matching titles, newest first", body = SuggestionList),
+        (status = 400, description = "`q` is missing, empty, too long or has no words", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/search/suggest")]
+pub async fn suggest_titles(
+    state: web::Data<AppState>,
+    query: web::Query<SuggestParams>,
+) -> ApiResult<HttpResponse> {
+    let q = parse_query(query.q.as_deref())?;
+    let limit = params::limit(query.limit.as_deref(), 8, 20)?;
+    let mut conn = state.conn().await?;
+    let rows = search::suggest(&mut conn, &q, limit, Utc::now()).await?;
+    let tree = crate::models::category::CategoryTree::default();
+    let presenter = crate::views::Presenter {
+        settings: &state.settings,
+        tree: &tree,
+    };
+    let items = rows
+        .into_iter()
+        .map(|r| Suggestion {
+            url: presenter.article_url(&r.slug, None),
+            title_html: highlight_html(&r.highlighted),
+            published_at: presenter.time(r.published_at),
+            id: r.id,
+            slug: r.slug,
+            title: r.title,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(SuggestionList { items }))
+}

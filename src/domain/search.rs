@@ -1,0 +1,348 @@
+//! What readers type into the search box, turned into PostgreSQL tsquery
+//! text that cannot be anything but words and our own operators.
+//!
+//! Syntax: words (all must match), `"a phrase"` (adjacent words, in order),
+//! `-word` or `-"a phrase"` (must not match). Every other character
+//! separates words: `a & | !b` is the two words `a` and `b`, never tsquery
+//! syntax. A word joined by punctuation (`covid-19`) is a phrase of its
+//! parts. Words are matched with and without diacritics: `binh dang gioi`
+//! finds `bình đẳng giới`.
+
+use std::fmt::Write;
+
+/// The longest `q` accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// The most words a query may hold (positive and excluded together).
+pub const MAX_WORDS: usize = 20;
+/// Longer words are cut here (no real word is this long).
+const MAX_WORD_CHARS: usize = 60;
+
+/// Why a query cannot be searched for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryError {
+    Empty,
+    TooLong,
+    TooManyWords,
+    /// Only punctuation, or only exclusions.
+    NothingToFind,
+}
+
+impl QueryError {
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Empty => "must not be empty".into(),
+            Self::TooLong => format!("must be at most {MAX_QUERY_CHARS} characters"),
+            Self::TooManyWords => format!("may hold at most {MAX_WORDS} words"),
+            Self::NothingToFind => {
+                "must contain at least one word to look for (letters or digits), not only exclusions"
+                    .into()
+            }
+        }
+    }
+}
+
+/// A group of words that must appear together, in order (a single word is a
+/// group of one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Term {
+    words: Vec<String>,
+}
+
+/// A parsed query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    include: Vec<Term>,
+    exclude: Vec<Term>,
+}
+
+/// Which lexemes a tsquery may match: anywhere, or only in the title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Anywhere,
+    Title,
+}
+
+impl SearchQuery {
+    pub fn parse(input: &str) -> Result<Self, QueryError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(QueryError::Empty);
+        }
+        if input.chars().count() > MAX_QUERY_CHARS {
+            return Err(QueryError::TooLong);
+        }
+        let mut include = Vec::new();
+        let mut exclude = Vec::new();
+        let mut chars = input.chars().peekable();
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                chars.next();
+                continue;
+            }
+            let negated = c == '-';
+            if negated {
+                chars.next();
+            }
+            let raw: String = if chars.peek() == Some(&'"') {
+                chars.next();
+                // An unclosed quote runs to the end of the query.
+                chars.by_ref().take_while(|&c| c != '"').collect()
+            } else {
+                let mut token = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace() {
+                        break;
+                    }
+                    token.push(c);
+                    chars.next();
+                }
+                token
+            };
+            let words = words_of(&raw);
+            if words.is_empty() {
+                continue;
+            }
+            let term = Term { words };
+            let list = if negated { &mut exclude } else { &mut include };
+            if !list.contains(&term) {
+                list.push(term);
+            }
+        }
+        let count: usize = include.iter().chain(&exclude).map(|t| t.words.len()).sum();
+        if count > MAX_WORDS {
+            return Err(QueryError::TooManyWords);
+        }
+        if include.is_empty() {
+            return Err(QueryError::NothingToFind);
+        }
+        Ok(Self { include, exclude })
+    }
+
+    /// Whether any word carries diacritics (or `đ`): then exact-diacritic
+    /// matches are told apart and ranked first.
+    pub fn has_diacritics(&self) -> bool {
+        self.include
+            .iter()
+            .flat_map(|t| &t.words)
+            .any(|w| !w.is_ascii())
+    }
+
+    /// tsquery text of the words to find. For the folding configuration
+    /// (`newsroom_fold`) `đ` is already replaced; `exact` keeps the words as
+    /// typed (lower-cased by the `simple` configuration). `prefix` makes the
+    /// last word match any word it starts (search-as-you-type).
+    pub fn tsquery(&self, exact: bool, scope: Scope, prefix: bool) -> String {
+        let last = self.include.len() - 1;
+        let parts: Vec<String> = self
+            .include
+            .iter()
+            .enumerate()
+            .map(|(i, t)| render(t, exact, scope, prefix && i == last))
+            .collect();
+        parts.join(" & ")
+    }
+
+    /// tsquery text matching any excluded term (folded), if there are any.
+    pub fn excluded(&self) -> Option<String> {
+        if self.exclude.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .exclude
+            .iter()
+            .map(|t| render(t, false, Scope::Anywhere, false))
+            .collect();
+        Some(parts.join(" | "))
+    }
+
+    /// The words to find, space-separated, for trigram similarity.
+    pub fn plain(&self) -> String {
+        let words: Vec<&str> = self
+            .include
+            .iter()
+            .flat_map(|t| &t.words)
+            .map(String::as_str)
+            .collect();
+        fold_d(&words.join(" "))
+    }
+
+    /// A stable fingerprint, so a cursor only fits the query it came from.
+    pub fn fingerprint(&self) -> u64 {
+        // FNV-1a: stable across builds and processes (unlike DefaultHasher).
+        let text = format!(
+            "{}/{}",
+            self.tsquery(true, Scope::Anywhere, false),
+            self.excluded().unwrap_or_default()
+        );
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+}
+
+/// Letters and digits runs of `raw`; everything else separates them.
+fn words_of(raw: &str) -> Vec<String> {
+    raw.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.chars()
+                .take(MAX_WORD_CHARS)
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .collect()
+}
+
+fn fold_d(text: &str) -> String {
+    text.replace('đ', "d").replace('Đ', "D")
+}
+
+fn render(term: &Term, exact: bool, scope: Scope, prefix_last: bool) -> String {
+    let mut out = String::new();
+    let grouped = term.words.len() > 1;
+    if grouped {
+        out.push('(');
+    }
+    for (i, word) in term.words.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" <-> ");
+        }
+        // Words hold only letters and digits, so quoting cannot be escaped.
+        let word = if exact { word.clone() } else { fold_d(word) };
+        let _ = write!(out, "'{word}'");
+        let prefix = prefix_last && i == term.words.len() - 1;
+        let weights = match scope {
+            Scope::Anywhere => "",
+            Scope::Title => "A",
+        };
+        if prefix || !weights.is_empty() {
+            out.push(':');
+            if prefix {
+                out.push('*');
+            }
+            out.push_str(weights);
+        }
+    }
+    if grouped {
+        out.push(')');
+    }
+    out
+}
+
+/// Marks `ts_headline` puts around matches; private-use characters that
+/// cannot come from our text (they are removed from it first).
+pub const MARK_START: char = '\u{E000}';
+pub const MARK_END: char = '\u{E001}';
+
+/// A `ts_headline` result made safe for HTML: everything escaped, then the
+/// match markers turned into `<mark>` elements.
+pub fn highlight_html(headline: &str) -> String {
+    let mut out = String::with_capacity(headline.len() + 16);
+    let mut open = false;
+    for c in headline.chars() {
+        match c {
+            MARK_START if !open => {
+                out.push_str("<mark>");
+                open = true;
+            }
+            MARK_END if open => {
+                out.push_str("</mark>");
+                open = false;
+            }
+            MARK_START | MARK_END => {}
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    if open {
+        out.push_str("</mark>");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(text: &str) -> SearchQuery {
+        SearchQuery::parse(text).unwrap()
+    }
+
+    #[test]
+    fn words_phrases_exclusions_and_prefixes() {
+        assert_eq!(
+            q("Bình đẳng giới").tsquery(false, Scope::Anywhere, false),
+            "'bình' & 'dẳng' & 'giới'"
+        );
+        assert_eq!(
+            q("Bình đẳng").tsquery(true, Scope::Title, false),
+            "'bình':A & 'đẳng':A"
+        );
+        let phrase = q("\"bạo lực gia đình\" -covid -\"tai nạn\"");
+        assert_eq!(
+            phrase.tsquery(false, Scope::Anywhere, false),
+            "('bạo' <-> 'lực' <-> 'gia' <-> 'dình')"
+        );
+        assert_eq!(phrase.excluded().unwrap(), "'covid' | ('tai' <-> 'nạn')");
+        assert_eq!(
+            q("binh da").tsquery(false, Scope::Title, true),
+            "'binh':A & 'da':*A"
+        );
+        assert_eq!(
+            q("covid-19").tsquery(false, Scope::Anywhere, false),
+            "('covid' <-> '19')"
+        );
+        assert!(q("Quảng Ninh").has_diacritics() && !q("quang ninh").has_diacritics());
+        assert!(q("đ").has_diacritics());
+    }
+
+    #[test]
+    fn operators_and_quotes_are_only_separators() {
+        assert_eq!(
+            q("a & | !b").tsquery(false, Scope::Anywhere, false),
+            "'a' & 'b'"
+        );
+        assert_eq!(
+            q("x') OR 1=1; --").tsquery(false, Scope::Anywhere, false),
+            "'x' & 'or' & ('1' <-> '1')"
+        );
+        // An unclosed quote runs to the end.
+        assert_eq!(
+            q("\"bạo lực").tsquery(false, Scope::Anywhere, false),
+            "('bạo' <-> 'lực')"
+        );
+        assert_eq!(q("a a A").tsquery(false, Scope::Anywhere, false), "'a'");
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_searched() {
+        assert_eq!(SearchQuery::parse("  "), Err(QueryError::Empty));
+        assert_eq!(
+            SearchQuery::parse(&"a".repeat(1000)),
+            Err(QueryError::TooLong)
+        );
+        assert_eq!(
+            SearchQuery::parse("!!! ??? \"\""),
+            Err(QueryError::NothingToFind)
+        );
+        assert_eq!(SearchQuery::parse("-covid"), Err(QueryError::NothingToFind));
+        let many = (0..21)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(SearchQuery::parse(&many), Err(QueryError::TooManyWords));
+    }
+
+    #[test]
+    fn highlights_are_escaped_html() {
+        let raw = format!("a <script> {MARK_START}Quảng{MARK_END} & {MARK_START}b");
+        assert_eq!(
+            highlight_html(&raw),
+            "a &lt;script&gt; <mark>Quảng</mark> &amp; <mark>b</mark>"
+        );
+    }
+}

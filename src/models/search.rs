@@ -1,0 +1,327 @@
+//! Full-text search, suggestions and the typo fallback, in PostgreSQL.
+//!
+//! Relevance is a tier, not a float: a match in the title beats one in the
+//! summary, which beats one in the body; with diacritics in the query an
+//! exact-diacritic match beats a folded one in the same field; within a tier
+//! the newest article comes first. Each tier is one branch of a `UNION ALL`
+//! under a `LIMIT`, so PostgreSQL stops as soon as the page is full: a
+//! common word reads a few rows along the newest-first index, a rare word a
+//! few GIN entries. Pages continue with a keyset cursor (tier, time, id).
+//!
+//! The statements are built as text with numbered parameters: Diesel's DSL
+//! has no tsvector operators, and every user-provided value is a bound
+//! parameter (the tsquery text itself is built from letters and digits
+//! only, see `domain::search`).
+
+use chrono::{DateTime, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, SmallInt, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::domain::search::{MARK_END, MARK_START, Scope, SearchQuery};
+use crate::models::article::ArticleFilter;
+
+/// The order of search results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchOrder {
+    Relevance,
+    Newest,
+}
+
+/// Where the previous page ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct After {
+    pub tier: i16,
+    pub at: DateTime<Utc>,
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Hit {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = SmallInt)]
+    pub tier: i16,
+    #[diesel(sql_type = Timestamptz)]
+    pub published_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Highlight {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// The title with `MARK_START`/`MARK_END` around matches.
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    /// Fragments of the summary and body around the matches.
+    #[diesel(sql_type = Text)]
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Suggestion {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub slug: String,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    #[diesel(sql_type = Text)]
+    pub highlighted: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub published_at: DateTime<Utc>,
+}
+
+enum Bind {
+    Text(String),
+    BigInt(i64),
+    BigInts(Vec<i64>),
+    Time(DateTime<Utc>),
+}
+
+/// SQL text and its parameters, numbered as they are added.
+#[derive(Default)]
+struct Statement {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl Statement {
+    fn param(&mut self, bind: Bind) -> String {
+        self.binds.push(bind);
+        format!("${}", self.binds.len())
+    }
+
+    async fn load<T>(self, mut conn: &AsyncPgConnection) -> diesel::QueryResult<Vec<T>>
+    where
+        T: QueryableByName<diesel::pg::Pg> + Send + 'static,
+    {
+        let mut query = diesel::sql_query(self.sql).into_boxed::<diesel::pg::Pg>();
+        for bind in self.binds {
+            query = match bind {
+                Bind::Text(v) => query.bind::<Text, _>(v),
+                Bind::BigInt(v) => query.bind::<BigInt, _>(v),
+                Bind::BigInts(v) => query.bind::<Array<BigInt>, _>(v),
+                Bind::Time(v) => query.bind::<Timestamptz, _>(v),
+            };
+        }
+        query.load(&mut conn).await
+    }
+
+    /// `WHERE` conditions every branch shares: visibility, list filters and
+    /// exclusions.
+    fn common_conditions(
+        &mut self,
+        filter: &ArticleFilter,
+        query: &SearchQuery,
+        now: DateTime<Utc>,
+    ) -> String {
+        let now = self.param(Bind::Time(now));
+        let mut sql = format!("a.public_status AND a.published_at <= {now}");
+        match filter.category_ids.as_deref() {
+            Some([one]) => {
+                let p = self.param(Bind::BigInt(*one));
+                sql += &format!(" AND a.category_id = {p}");
+            }
+            Some(many) => {
+                let p = self.param(Bind::BigInts(many.to_vec()));
+                sql += &format!(" AND a.category_id = ANY({p})");
+            }
+            None => {}
+        }
+        if let Some(tag) = filter.tag_id {
+            let p = self.param(Bind::BigInt(tag));
+            sql += &format!(
+                " AND EXISTS (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.tag_id = {p})"
+            );
+        }
+        if let Some(author) = filter.author_id {
+            let p = self.param(Bind::BigInt(author));
+            sql += &format!(
+                " AND EXISTS (SELECT 1 FROM article_authors w WHERE w.article_id = a.id AND w.author_id = {p})"
+            );
+        }
+        if let Some(after) = filter.published_after {
+            let p = self.param(Bind::Time(after));
+            sql += &format!(" AND a.published_at >= {p}");
+        }
+        if let Some(before) = filter.published_before {
+            let p = self.param(Bind::Time(before));
+            sql += &format!(" AND a.published_at < {p}");
+        }
+        if let Some(excluded) = query.excluded() {
+            let p = self.param(Bind::Text(excluded));
+            sql += &format!(" AND NOT a.search_all @@ to_tsquery('newsroom_fold', {p})");
+        }
+        sql
+    }
+}
+
+/// The match condition of each tier, best first.
+fn tiers(statement: &mut Statement, query: &SearchQuery, order: SearchOrder) -> Vec<String> {
+    let mut tsquery = |exact: bool, scope: Scope| {
+        let config = if exact { "simple" } else { "newsroom_fold" };
+        let p = statement.param(Bind::Text(query.tsquery(exact, scope, false)));
+        format!("to_tsquery('{config}', {p})")
+    };
+    if order == SearchOrder::Newest {
+        return vec![format!(
+            "a.search_all @@ {}",
+            tsquery(false, Scope::Anywhere)
+        )];
+    }
+    let exact_too = query.has_diacritics();
+    let mut conditions = Vec::new();
+    for (column, scope) in [
+        ("search_head", Scope::Title),
+        ("search_head", Scope::Anywhere),
+        ("search_all", Scope::Anywhere),
+    ] {
+        if exact_too {
+            conditions.push(format!("a.{column} @@ {}", tsquery(true, scope)));
+        }
+        conditions.push(format!("a.{column} @@ {}", tsquery(false, scope)));
+    }
+    conditions
+}
+
+/// One page of hits (up to `limit + 1`, so the caller can tell whether
+/// another page follows), best first.
+pub async fn hits(
+    conn: &mut AsyncPgConnection,
+    query: &SearchQuery,
+    filter: &ArticleFilter,
+    order: SearchOrder,
+    after: Option<After>,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Hit>> {
+    let mut st = Statement::default();
+    let common = st.common_conditions(filter, query, now);
+    let conditions = tiers(&mut st, query, order);
+    let limit = st.param(Bind::BigInt(limit + 1));
+    let mut branches = Vec::new();
+    for (tier, condition) in conditions.iter().enumerate() {
+        let tier = tier as i16;
+        if after.is_some_and(|a| a.tier > tier) {
+            continue;
+        }
+        let mut sql = format!(
+            "(SELECT a.id, {tier}::int2 AS tier, a.published_at FROM articles a WHERE {common} AND {condition}"
+        );
+        for earlier in &conditions[..tier as usize] {
+            sql += &format!(" AND NOT {earlier}");
+        }
+        if let Some(a) = after.filter(|a| a.tier == tier) {
+            let at = st.param(Bind::Time(a.at));
+            let id = st.param(Bind::BigInt(a.id));
+            sql += &format!(" AND (a.published_at, a.id) < ({at}, {id})");
+        }
+        sql += &format!(" ORDER BY a.published_at DESC, a.id DESC LIMIT {limit})");
+        branches.push(sql);
+    }
+    if branches.is_empty() {
+        return Ok(Vec::new());
+    }
+    st.sql = format!(
+        "SELECT id, tier, published_at FROM ({}) hits LIMIT {limit}",
+        branches.join(" UNION ALL ")
+    );
+    let mut hits: Vec<Hit> = st.load(conn).await?;
+    // Append runs its branches in order; sorting again costs nothing and
+    // does not depend on it.
+    hits.sort_by(|x, y| (x.tier, y.published_at, y.id).cmp(&(y.tier, x.published_at, x.id)));
+    Ok(hits)
+}
+
+/// Titles whose words are close to the query's (trigram word similarity),
+/// for when nothing matches exactly. One page, most similar first.
+pub async fn fuzzy_hits(
+    conn: &mut AsyncPgConnection,
+    query: &SearchQuery,
+    filter: &ArticleFilter,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Hit>> {
+    // `<%` uses this threshold (session setting; only this query reads it).
+    diesel::sql_query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', false)")
+        .execute(conn)
+        .await?;
+    let mut st = Statement::default();
+    let common = st.common_conditions(filter, query, now);
+    let plain = st.param(Bind::Text(query.plain()));
+    let limit = st.param(Bind::BigInt(limit));
+    st.sql = format!(
+        "SELECT a.id, 0::int2 AS tier, a.published_at FROM articles a \
+         WHERE {common} AND newsroom_fold({plain}) <% newsroom_fold(a.title) \
+         ORDER BY word_similarity(newsroom_fold({plain}), newsroom_fold(a.title)) DESC, a.published_at DESC, a.id DESC \
+         LIMIT {limit}"
+    );
+    st.load(conn).await
+}
+
+const HEADLINE_TITLE: &str = "HighlightAll=true";
+const HEADLINE_SNIPPET: &str =
+    "MaxWords=30,MinWords=12,ShortWord=1,MaxFragments=2,FragmentDelimiter=\" … \"";
+
+/// Highlighted titles and snippets of `ids` (in the original diacritics).
+/// Hits in `exact_ids` matched with the query's own diacritics, so only
+/// those words are marked (`bạo lực` does not mark `bảo`).
+pub async fn highlights(
+    conn: &AsyncPgConnection,
+    query: &SearchQuery,
+    ids: &[i64],
+    exact_ids: &[i64],
+) -> diesel::QueryResult<Vec<Highlight>> {
+    let mut st = Statement::default();
+    let folded = st.param(Bind::Text(query.tsquery(false, Scope::Anywhere, false)));
+    let exact = st.param(Bind::Text(query.tsquery(true, Scope::Anywhere, false)));
+    let ids = st.param(Bind::BigInts(ids.to_vec()));
+    let exact_ids = st.param(Bind::BigInts(exact_ids.to_vec()));
+    let marks = format!(",StartSel={MARK_START},StopSel={MARK_END}");
+    // Marker characters already in the text are removed first, so every
+    // marker in the output is ours. Long bodies are cut: a snippet comes
+    // from the first 4,000 characters.
+    let headline = |text: &str, options: &str| {
+        let text = format!("translate({text}, '{MARK_START}{MARK_END}', '')");
+        format!(
+            "CASE WHEN a.id = ANY({exact_ids}) \
+               THEN ts_headline('simple', {text}, qe, '{options}{marks}') \
+               ELSE ts_headline('newsroom_fold', {text}, qf, '{options}{marks}') END"
+        )
+    };
+    st.sql = format!(
+        "SELECT a.id, {} AS title, {} AS snippet \
+         FROM articles a, to_tsquery('newsroom_fold', {folded}) qf, to_tsquery('simple', {exact}) qe \
+         WHERE a.id = ANY({ids})",
+        headline("a.title", HEADLINE_TITLE),
+        headline(
+            "a.summary || ' ' || left(a.body_text, 4000)",
+            HEADLINE_SNIPPET
+        ),
+    );
+    st.load(conn).await
+}
+
+/// Titles starting with what the reader has typed so far, newest first.
+pub async fn suggest(
+    conn: &mut AsyncPgConnection,
+    query: &SearchQuery,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Suggestion>> {
+    let mut st = Statement::default();
+    let common = st.common_conditions(&ArticleFilter::default(), query, now);
+    let tsquery = st.param(Bind::Text(query.tsquery(false, Scope::Title, true)));
+    let highlight = st.param(Bind::Text(query.tsquery(false, Scope::Anywhere, true)));
+    let limit = st.param(Bind::BigInt(limit));
+    st.sql = format!(
+        "SELECT s.id, s.slug, s.title, s.published_at, \
+           ts_headline('newsroom_fold', translate(s.title, '{MARK_START}{MARK_END}', ''), to_tsquery('newsroom_fold', {highlight}), 'HighlightAll=true,StartSel={MARK_START},StopSel={MARK_END}') AS highlighted \
+         FROM (SELECT a.id, a.slug, a.title, a.published_at FROM articles a \
+               WHERE {common} AND a.search_head @@ to_tsquery('newsroom_fold', {tsquery}) \
+               ORDER BY a.published_at DESC, a.id DESC LIMIT {limit}) s \
+         ORDER BY s.published_at DESC, s.id DESC"
+    );
+    st.load(conn).await
+}
