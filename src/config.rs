@@ -142,6 +142,18 @@ pub struct Options {
         global = true
     )]
     pub refresh_token_days: i64,
+    /// Seconds during which repeated views of an article from one client
+    /// count once.
+    #[arg(
+        long,
+        env = "NEWSROOM_VIEW_WINDOW",
+        default_value_t = 600,
+        global = true
+    )]
+    pub view_window: u64,
+    /// Seconds between writes of buffered view counts to the database.
+    #[arg(long, env = "NEWSROOM_VIEW_FLUSH", default_value_t = 5, global = true)]
+    pub view_flush: u64,
 }
 
 impl Options {
@@ -182,10 +194,16 @@ impl Options {
             self.access_token_ttl > 0 && self.refresh_token_days > 0,
             "token lifetimes must be positive"
         );
+        anyhow::ensure!(
+            self.view_flush > 0,
+            "NEWSROOM_VIEW_FLUSH must be at least 1 second"
+        );
         Ok(Settings {
             site_url: self.site_url.trim_end_matches('/').to_owned(),
             timezone: self.timezone,
             cache_ttl_secs: self.cache_ttl,
+            view_window_secs: self.view_window,
+            view_flush_secs: self.view_flush,
             tokens: TokenKeys::new(
                 &secret,
                 chrono::Duration::seconds(self.access_token_ttl),
@@ -202,6 +220,10 @@ pub struct Settings {
     pub site_url: String,
     pub timezone: Tz,
     pub cache_ttl_secs: u64,
+    /// Repeated views from one client within this many seconds count once.
+    pub view_window_secs: u64,
+    /// How often buffered view counts are written.
+    pub view_flush_secs: u64,
     pub tokens: TokenKeys,
 }
 
@@ -212,6 +234,8 @@ impl Default for Settings {
             site_url: "http://localhost:8080".into(),
             timezone: chrono_tz::Asia::Ho_Chi_Minh,
             cache_ttl_secs: 0,
+            view_window_secs: 600,
+            view_flush_secs: 5,
             tokens: TokenKeys::new(
                 &TokenKeys::random_secret(),
                 chrono::Duration::minutes(15),

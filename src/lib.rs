@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod counter;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -41,6 +42,12 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Writes buffered view counts; call after the server has stopped so
+    /// a clean shutdown loses none.
+    pub async fn flush_views(&self) -> anyhow::Result<i64> {
+        self.state.flush_views().await
+    }
+
     pub fn new(state: AppState) -> Self {
         let spec = openapi::spec();
         Self {
@@ -102,11 +109,24 @@ pub fn serve(
     shared: Shared,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
-    let mut server = actix_web::HttpServer::new(move || build_app(shared.clone()))
+    let app_shared = shared.clone();
+    let mut server = actix_web::HttpServer::new(move || build_app(app_shared.clone()))
         .listen(listener)?
         .shutdown_timeout(10);
     if let Some(workers) = workers {
         server = server.workers(workers);
     }
+    let state = shared.state.clone();
+    let every = std::time::Duration::from_secs(state.settings.view_flush_secs.max(1));
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.flush_views().await {
+                log::warn!("writing view counts failed (kept for the next try): {e}");
+            }
+        }
+    });
     Ok(server.run())
 }

@@ -114,7 +114,11 @@ async fn serve(
         "serving on http://{} (API under /api/v1, docs at /docs)",
         listener.local_addr()?
     );
-    newsroom::serve(listener, newsroom::Shared::new(state), options.workers)?
+    let shared = newsroom::Shared::new(state);
+    newsroom::serve(listener, shared.clone(), options.workers)?
         .await
-        .context("running the HTTP server")
+        .context("running the HTTP server")?;
+    let written = shared.flush_views().await?;
+    log::info!("stopped; wrote {written} buffered view(s)");
+    Ok(())
 }

@@ -137,6 +137,13 @@ pub struct RelatedQuery {
     /// How many, 1 to 20; default 5.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 20, example = 5)]
     limit: Option<String>,
+    /// `auto` (default): a score mixing same category, shared tags and
+    /// shared word pairs in title and summary, decaying with the time
+    /// between the two articles; `category`: "Cùng chuyên mục", the newest
+    /// of the same category; `tags`: most shared tags first; `manual`: only
+    /// the hand-pinned ones. Pinned articles always come first.
+    #[param(value_type = Option<String>, example = "auto")]
+    strategy: Option<String>,
 }
 
 /// List published articles.
@@ -468,7 +475,7 @@ async fn article_response(
         media::by_ids(conn, &media_ids),
         async {
             if with_related {
-                related_cards(conn, row.id, row.category_id, DEFAULT_RELATED)
+                related_cards(conn, &row, Strategy::Auto, DEFAULT_RELATED)
                     .await
                     .map(Some)
             } else {
@@ -497,30 +504,72 @@ async fn article_response(
     })
 }
 
-/// Related articles: pinned ones first, then the newest of the same
-/// category ("Cùng chuyên mục"), never the article itself, no duplicates.
+/// How related articles are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    Auto,
+    Category,
+    Tags,
+    Manual,
+}
+
+impl Strategy {
+    fn parse(value: Option<&str>) -> ApiResult<Self> {
+        Ok(match value {
+            None | Some("auto") => Self::Auto,
+            Some("category") => Self::Category,
+            Some("tags") => Self::Tags,
+            Some("manual") => Self::Manual,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "strategy",
+                    "must be auto, category, tags or manual",
+                ));
+            }
+        })
+    }
+}
+
+/// Related articles: hand-pinned ones first, then by `strategy`; each card
+/// says whether it was pinned. Never the article itself, never an
+/// unpublished one, no duplicates.
 async fn related_cards(
     conn: &diesel_async::AsyncPgConnection,
-    article_id: i64,
-    category_id: i64,
+    row: &article::Article,
+    strategy: Strategy,
     limit: i64,
 ) -> diesel::QueryResult<Vec<(ArticleCard, bool)>> {
-    let (pinned, newest) = try_join!(
-        article::pinned_related(conn, article_id, limit),
-        // Enough to fill the page even if every pinned one is also among the newest.
-        article::newest_in_category(conn, category_id, article_id, limit * 2),
-    )?;
-    let mut seen: BTreeSet<i64> = pinned.iter().map(|c| c.id).collect();
+    let pinned = article::pinned_related(conn, row.id, limit).await?;
+    let room = limit - pinned.len() as i64;
+    let pinned_ids: Vec<i64> = pinned.iter().map(|c| c.id).collect();
     let mut out: Vec<(ArticleCard, bool)> = pinned.into_iter().map(|c| (c, true)).collect();
-    for card in newest {
-        if out.len() as i64 >= limit {
-            break;
-        }
-        if seen.insert(card.id) {
-            out.push((card, false));
-        }
+    if room <= 0 || strategy == Strategy::Manual {
+        return Ok(out);
     }
-    out.truncate(limit as usize);
+    let now = chrono::Utc::now();
+    let rest = match strategy {
+        Strategy::Category => {
+            // Enough to fill the page even if every pinned one is among them.
+            let newest =
+                article::newest_in_category(conn, row.category_id, row.id, limit + room).await?;
+            newest
+                .into_iter()
+                .filter(|c| !pinned_ids.contains(&c.id))
+                .take(room as usize)
+                .collect()
+        }
+        Strategy::Tags | Strategy::Auto => {
+            let ids = if strategy == Strategy::Tags {
+                crate::models::related::by_tags(conn, row.id, &pinned_ids, room, now).await?
+            } else {
+                crate::models::related::scored(conn, row.id, &row.title, &pinned_ids, room, now)
+                    .await?
+            };
+            article::visible_cards(conn, &ids).await?
+        }
+        Strategy::Manual => Vec::new(),
+    };
+    out.extend(rest.into_iter().map(|c| (c, false)));
     Ok(out)
 }
 
@@ -542,11 +591,11 @@ async fn related_views(
         .collect())
 }
 
-/// Related articles ("Cùng chuyên mục").
+/// Related articles.
 ///
-/// Articles an editor pinned by hand come first, then the newest published
-/// articles of the same category. Never the article itself, never an
-/// unpublished article.
+/// Articles an editor pinned by hand come first, then the others by
+/// `strategy` (`auto` by default; `category` is "Cùng chuyên mục"). Never
+/// the article itself, never an unpublished article, no duplicates.
 #[utoipa::path(
     operation_id = "list_related_articles",
     tag = "articles",
@@ -568,6 +617,7 @@ pub async fn list_related_articles(
 ) -> ApiResult<HttpResponse> {
     let slug = path.into_inner();
     let limit = params::limit(query.limit.as_deref(), DEFAULT_RELATED, MAX_RELATED)?;
+    let strategy = Strategy::parse(query.strategy.as_deref())?;
     if !crate::domain::text::is_slug(&slug) {
         return Err(ApiError::not_found("article", slug));
     }
@@ -578,7 +628,7 @@ pub async fn list_related_articles(
         CategoryTree::load(conn)
     )?;
     let row = row.ok_or_else(|| ApiError::not_found("article", &slug))?;
-    let cards = related_cards(conn, row.id, row.category_id, limit).await?;
+    let cards = related_cards(conn, &row, strategy, limit).await?;
     let items = related_views(&state, conn, &tree, cards).await?;
     Ok(HttpResponse::Ok().json(RelatedList { items }))
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod authors;
 pub mod cache;
 pub mod categories;
+pub mod most_read;
 pub mod params;
 pub mod search;
 pub mod system;
@@ -19,22 +20,37 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::config::Settings;
+use crate::counter::ViewCounter;
 use crate::db::{DbConn, DbPool};
 use crate::error::ApiResult;
 
-/// Shared by every worker: the pool and the deployment's settings.
+/// Shared by every worker: the pool, the deployment's settings and the
+/// buffered view counts.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
+    pub views: Arc<ViewCounter>,
 }
 
 impl AppState {
     pub fn new(pool: DbPool, settings: Settings) -> Self {
+        let views = ViewCounter::new(
+            std::time::Duration::from_secs(settings.view_window_secs),
+            settings.timezone,
+        );
         Self {
             pool,
             settings: Arc::new(settings),
+            views: Arc::new(views),
         }
+    }
+
+    /// Writes the buffered view counts now (also done every few seconds
+    /// while serving, and when the server stops).
+    pub async fn flush_views(&self) -> anyhow::Result<i64> {
+        let mut conn = self.pool.get().await?;
+        Ok(self.views.flush(&mut conn).await?)
     }
 
     /// A pooled connection; a pool timeout becomes a 503.
@@ -50,6 +66,8 @@ pub fn config(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .wrap(actix_web::middleware::from_fn(cache::cache_and_etag))
             .service(articles::list_articles)
+            .service(most_read::list_most_read)
+            .service(most_read::record_view)
             .service(search::suggest_titles)
             .service(search::search_articles)
             .service(articles::get_article_by_id)

@@ -180,6 +180,30 @@ impl SearchQuery {
     }
 }
 
+/// A tsquery (folding configuration) matching titles and summaries that
+/// share a pair of adjacent words with `title`. Vietnamese words are mostly
+/// two syllables (`bình đẳng`, `Quảng Ninh`), so shared pairs say far more
+/// than shared syllables. `None` for a title without words.
+pub fn similarity_tsquery(title: &str) -> Option<String> {
+    let words: Vec<String> = words_of(title)
+        .into_iter()
+        .take(16)
+        .map(|w| fold_d(&w))
+        .collect();
+    match words.as_slice() {
+        [] => None,
+        [one] => Some(format!("'{one}'")),
+        _ => {
+            let mut pairs: Vec<String> = words
+                .windows(2)
+                .map(|p| format!("('{}' <-> '{}')", p[0], p[1]))
+                .collect();
+            pairs.dedup();
+            Some(pairs.join(" | "))
+        }
+    }
+}
+
 /// Letters and digits runs of `raw`; everything else separates them.
 fn words_of(raw: &str) -> Vec<String> {
     raw.split(|c: char| !c.is_alphanumeric())
@@ -335,6 +359,16 @@ mod tests {
             .collect::<Vec<_>>()
             .join(" ");
         assert_eq!(SearchQuery::parse(&many), Err(QueryError::TooManyWords));
+    }
+
+    #[test]
+    fn similarity_uses_adjacent_pairs() {
+        assert_eq!(
+            similarity_tsquery("Đông Mai: bình đẳng").unwrap(),
+            "('dông' <-> 'mai') | ('mai' <-> 'bình') | ('bình' <-> 'dẳng')"
+        );
+        assert_eq!(similarity_tsquery("Covid").unwrap(), "'covid'");
+        assert_eq!(similarity_tsquery("…!"), None);
     }
 
     #[test]

@@ -316,7 +316,12 @@ pub async fn resolve_slugs(
     Ok(ids)
 }
 
-/// A slug that no article uses now or used before: `base`, `base-2`, …
+/// Article slugs that public routes use as literal path segments
+/// (`/articles/id/…`, `/articles/most-read`).
+pub const RESERVED_SLUGS: [&str; 2] = ["id", "most-read"];
+
+/// A slug that no article uses now or used before and no route reserves:
+/// `base`, `base-2`, …
 pub async fn free_slug(
     conn: &mut AsyncPgConnection,
     base: &str,
@@ -351,9 +356,10 @@ pub async fn free_slug(
             .first(conn)
             .await
             .optional()?;
-        let taken = taken_now
-            .or(taken_before)
-            .is_some_and(|id| Some(id) != except);
+        let taken = RESERVED_SLUGS.contains(&candidate.as_str())
+            || taken_now
+                .or(taken_before)
+                .is_some_and(|id| Some(id) != except);
         if !taken {
             return Ok(candidate);
         }

@@ -7,7 +7,9 @@ pub mod author;
 pub mod category;
 pub mod editorial;
 pub mod media;
+pub mod related;
 pub mod search;
+pub mod sql;
 pub mod staff;
 pub mod tag;
 

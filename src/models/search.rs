@@ -15,8 +15,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, SmallInt, Text, Timestamptz};
+use diesel::sql_types::{BigInt, SmallInt, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::models::sql::{Bind, Statement};
 
 use crate::domain::search::{MARK_END, MARK_START, Scope, SearchQuery};
 use crate::models::article::ArticleFilter;
@@ -72,42 +74,17 @@ pub struct Suggestion {
     pub published_at: DateTime<Utc>,
 }
 
-enum Bind {
-    Text(String),
-    BigInt(i64),
-    BigInts(Vec<i64>),
-    Time(DateTime<Utc>),
+/// Conditions on articles `a` every search query shares.
+trait Common {
+    fn common_conditions(
+        &mut self,
+        filter: &ArticleFilter,
+        query: &SearchQuery,
+        now: DateTime<Utc>,
+    ) -> String;
 }
 
-/// SQL text and its parameters, numbered as they are added.
-#[derive(Default)]
-struct Statement {
-    sql: String,
-    binds: Vec<Bind>,
-}
-
-impl Statement {
-    fn param(&mut self, bind: Bind) -> String {
-        self.binds.push(bind);
-        format!("${}", self.binds.len())
-    }
-
-    async fn load<T>(self, mut conn: &AsyncPgConnection) -> diesel::QueryResult<Vec<T>>
-    where
-        T: QueryableByName<diesel::pg::Pg> + Send + 'static,
-    {
-        let mut query = diesel::sql_query(self.sql).into_boxed::<diesel::pg::Pg>();
-        for bind in self.binds {
-            query = match bind {
-                Bind::Text(v) => query.bind::<Text, _>(v),
-                Bind::BigInt(v) => query.bind::<BigInt, _>(v),
-                Bind::BigInts(v) => query.bind::<Array<BigInt>, _>(v),
-                Bind::Time(v) => query.bind::<Timestamptz, _>(v),
-            };
-        }
-        query.load(&mut conn).await
-    }
-
+impl Common for Statement {
     /// `WHERE` conditions every branch shares: visibility, list filters and
     /// exclusions.
     fn common_conditions(

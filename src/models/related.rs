@@ -1,0 +1,118 @@
+//! Related articles by score (`strategy=auto`) and by shared tags.
+//!
+//! One statement each. Candidates come from three bounded, indexed sources
+//! (the newest 50 of the same category, the newest 50 of each of the
+//! article's tags, the newest 50 whose title or summary shares a pair of
+//! adjacent words with this title); only those are scored. No full scan and
+//! no query per candidate, whatever the size of the archive.
+
+use chrono::{DateTime, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::AsyncPgConnection;
+
+use crate::domain::search::similarity_tsquery;
+use crate::models::sql::{Bind, Statement};
+
+#[derive(Debug, QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// How many candidates each source offers.
+const PER_SOURCE: i64 = 50;
+
+/// Scores: same category 1, each shared tag 0.8, title/summary similarity up
+/// to about 3 (ts_rank × 3), all divided by 1 + (days apart / 30).
+pub async fn scored(
+    conn: &AsyncPgConnection,
+    article_id: i64,
+    title: &str,
+    exclude: &[i64],
+    limit: i64,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<i64>> {
+    let mut st = Statement::default();
+    let id = st.param(Bind::BigInt(article_id));
+    let now = st.param(Bind::Time(now));
+    let per = st.param(Bind::BigInt(PER_SOURCE));
+    let visible = format!("a.public_status AND a.published_at <= {now}");
+    let (text_source, text_score) = match similarity_tsquery(title) {
+        Some(q) => {
+            let q = st.param(Bind::Text(q));
+            (
+                format!(
+                    " UNION (SELECT a.id FROM articles a WHERE {visible} \
+                       AND a.search_head @@ to_tsquery('newsroom_fold', {q}) \
+                       ORDER BY a.published_at DESC, a.id DESC LIMIT {per})"
+                ),
+                format!(" + 3.0 * ts_rank(a.search_head, to_tsquery('newsroom_fold', {q}))"),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
+    let exclude = st.param(Bind::BigInts(exclude.to_vec()));
+    let limit = st.param(Bind::BigInt(limit));
+    st.sql = format!(
+        "WITH src AS MATERIALIZED (SELECT id, category_id, published_at FROM articles WHERE id = {id}), \
+         src_tags AS MATERIALIZED (SELECT tag_id FROM article_tags WHERE article_id = {id}), \
+         cand AS ( \
+           (SELECT a.id FROM articles a WHERE {visible} AND a.category_id = (SELECT category_id FROM src) \
+              ORDER BY a.published_at DESC, a.id DESC LIMIT {per}) \
+           UNION (SELECT x.article_id FROM src_tags s CROSS JOIN LATERAL \
+              (SELECT t.article_id FROM article_tags t WHERE t.tag_id = s.tag_id \
+               ORDER BY t.article_id DESC LIMIT {per}) x) \
+           {text_source} \
+         ), \
+         shared AS (SELECT t.article_id, count(*) AS n FROM article_tags t \
+                    JOIN src_tags s ON s.tag_id = t.tag_id JOIN cand c ON c.id = t.article_id \
+                    GROUP BY t.article_id) \
+         SELECT a.id FROM cand c JOIN articles a ON a.id = c.id CROSS JOIN src \
+           LEFT JOIN shared sh ON sh.article_id = a.id \
+         WHERE {visible} AND a.id <> {id} AND a.id <> ALL({exclude}) \
+         ORDER BY ((CASE WHEN a.category_id = src.category_id THEN 1.0 ELSE 0.0 END) \
+                   + 0.8 * coalesce(sh.n, 0){text_score}) \
+                  / (1.0 + abs(extract(epoch FROM (a.published_at - coalesce(src.published_at, a.published_at)))) / 2592000.0) DESC, \
+                  a.published_at DESC, a.id DESC \
+         LIMIT {limit}"
+    );
+    Ok(st
+        .load::<Row>(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}
+
+/// Articles sharing the most tags with this one, newest first among equals.
+pub async fn by_tags(
+    conn: &AsyncPgConnection,
+    article_id: i64,
+    exclude: &[i64],
+    limit: i64,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<i64>> {
+    let mut st = Statement::default();
+    let id = st.param(Bind::BigInt(article_id));
+    let now = st.param(Bind::Time(now));
+    let per = st.param(Bind::BigInt(PER_SOURCE * 2));
+    let exclude = st.param(Bind::BigInts(exclude.to_vec()));
+    let limit = st.param(Bind::BigInt(limit));
+    st.sql = format!(
+        "WITH cand AS (SELECT x.article_id AS id, count(*) AS shared \
+           FROM (SELECT tag_id FROM article_tags WHERE article_id = {id}) s CROSS JOIN LATERAL \
+             (SELECT t.article_id FROM article_tags t WHERE t.tag_id = s.tag_id \
+              ORDER BY t.article_id DESC LIMIT {per}) x \
+           GROUP BY x.article_id) \
+         SELECT a.id FROM cand c JOIN articles a ON a.id = c.id \
+         WHERE a.public_status AND a.published_at <= {now} AND a.id <> {id} AND a.id <> ALL({exclude}) \
+         ORDER BY c.shared DESC, a.published_at DESC, a.id DESC LIMIT {limit}"
+    );
+    Ok(st
+        .load::<Row>(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}
