@@ -47,9 +47,15 @@ impl AppState {
     }
 
     /// Writes the buffered view counts now (also done every few seconds
-    /// while serving, and when the server stops).
+    /// while serving, and when the server stops). Uses a connection of its
+    /// own: pooled ones belong to the HTTP workers' runtimes, which are gone
+    /// once the server has stopped.
     pub async fn flush_views(&self) -> anyhow::Result<i64> {
-        let mut conn = self.pool.get().await?;
+        use deadpool::managed::Manager as _;
+        if self.views.pending() == 0 {
+            return Ok(0);
+        }
+        let mut conn = self.pool.manager().create().await?;
         Ok(self.views.flush(&mut conn).await?)
     }
 

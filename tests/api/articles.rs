@@ -504,7 +504,9 @@ async fn related_pins_first_then_same_category_never_itself_or_unpublished() {
     // Pinned: another section's article, one that is also among the newest, and a draft.
     fixtures::pin_related(&mut conn, main, &[other, ids[1], draft]).await;
 
-    let r = app.get("/api/v1/articles/chinh/related").await;
+    let r = app
+        .get("/api/v1/articles/chinh/related?strategy=category")
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(
         slugs(&r.json),
@@ -521,7 +523,9 @@ async fn related_pins_first_then_same_category_never_itself_or_unpublished() {
     for key in ["slug", "title", "excerpt", "cover", "published_at", "url"] {
         assert!(item.get(key).is_some(), "{key}");
     }
-    let all = app.slugs("/api/v1/articles/chinh/related?limit=20").await;
+    let all = app
+        .slugs("/api/v1/articles/chinh/related?strategy=category&limit=20")
+        .await;
     assert_eq!(all.len(), 8);
     assert!(!all.contains(&"chinh".to_owned()) && !all.contains(&"nhap".to_owned()));
     // Embedded in the article with include=related.

@@ -79,7 +79,9 @@ async fn the_seed_article_is_served_as_written() {
 async fn the_seed_articles_same_section_list_is_its_three_neighbours() {
     let app = TestApp::with_demo().await;
     let related = app
-        .slugs(&format!("/api/v1/articles/{SEED_SLUG}/related"))
+        .slugs(&format!(
+            "/api/v1/articles/{SEED_SLUG}/related?strategy=category"
+        ))
         .await;
     assert_eq!(
         related,
@@ -91,7 +93,9 @@ async fn the_seed_articles_same_section_list_is_its_three_neighbours() {
     );
     // The scheduled 2030 article in the same section is not among them.
     let r = app
-        .get(&format!("/api/v1/articles/{SEED_SLUG}/related?limit=20"))
+        .get(&format!(
+            "/api/v1/articles/{SEED_SLUG}/related?strategy=category&limit=20"
+        ))
         .await;
     assert_eq!(r.json["items"].as_array().unwrap().len(), 3);
 }

@@ -109,6 +109,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database: String,
     handle: ServerHandle,
+    shared: newsroom::Shared,
 }
 
 impl TestApp {
@@ -116,6 +117,8 @@ impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(Settings {
             site_url: SITE_URL.into(),
+            // Tests write view counts when they choose to.
+            view_flush_secs: 3600,
             ..Settings::default()
         })
         .await
@@ -147,8 +150,8 @@ impl TestApp {
         let state = AppState::new(pool, settings);
         let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
         let port = listener.local_addr().expect("an address").port();
-        let server = newsroom::serve(listener, newsroom::Shared::new(state), Some(1))
-            .expect("the server starts");
+        let shared = newsroom::Shared::new(state);
+        let server = newsroom::serve(listener, shared.clone(), Some(1)).expect("the server starts");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let _ = cluster;
@@ -157,7 +160,20 @@ impl TestApp {
             client: reqwest::Client::new(),
             database,
             handle,
+            shared,
         }
+    }
+
+    /// Writes the buffered view counts now; how many views were written.
+    pub async fn flush_views(&self) -> i64 {
+        self.shared.flush_views().await.expect("the flush")
+    }
+
+    /// Stops the server gracefully and then writes the buffered views, as
+    /// `newsroom serve` does on SIGTERM; how many views were written.
+    pub async fn stop(&self) -> i64 {
+        self.handle.stop(true).await;
+        self.flush_views().await
     }
 
     /// A direct connection to this test's database, for fixtures.

@@ -10,5 +10,6 @@ mod errors;
 mod fixtures;
 mod harness;
 mod permissions;
+mod search;
 mod spec;
 mod taxonomy;
