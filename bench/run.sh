@@ -226,11 +226,24 @@ for _ in range(999):
 print(urllib.parse.quote(cursor, safe=""))
 PY
 )
+# Search targets: a common term (in about one title in ten and most bodies)
+# and a rare one (a reporter's full name, in a few dozen bodies).
+COMMON_Q="phát triển"
+RARE_Q="Huỳnh Ngọc Yến"
+SUGGEST_Q="binh da"
+urlq() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+matches() { # QUERY -> articles whose text matches it (folded)
+    psql_bench -At -c "SELECT count(*) FROM articles a WHERE a.public_status
+        AND a.search_all @@ plainto_tsquery('newsroom_fold', translate('$1', 'đĐ', 'dD'))"
+}
 {
     echo "articles in the database: $count"
     echo "article slug: $SLUG"
     echo "category slug: $CATEGORY"
     echo "page 1,000 cursor: $CURSOR"
+    echo "common search term: $COMMON_Q ($(matches "$COMMON_Q") matching articles)"
+    echo "rare search term: $RARE_Q ($(matches "$RARE_Q") matching articles)"
+    echo "suggest prefix: $SUGGEST_Q"
 } | tee "$OUT/targets.txt" >&2
 
 log "capturing query plans"
@@ -262,13 +275,51 @@ explain() { # TITLE SQL
         "SELECT id FROM articles WHERE $VISIBLE AND id IN (SELECT article_id FROM article_tags WHERE tag_id = $TAG_ID) ORDER BY published_at DESC, id DESC LIMIT 21;"
 } >"$OUT/plans.txt"
 
+# The search and related statements are built at run time (tiers, filters),
+# so their plans are taken from the server itself: auto_explain logs the
+# plan of every statement of one request of each kind, and the ones that
+# touch the text search columns are kept.
+log "capturing search and related plans with auto_explain"
+psql_bench -c "ALTER DATABASE newsroom SET session_preload_libraries = 'auto_explain'" \
+    -c "ALTER DATABASE newsroom SET auto_explain.log_min_duration = 0" \
+    -c "ALTER DATABASE newsroom SET auto_explain.log_analyze = on" \
+    -c "ALTER DATABASE newsroom SET auto_explain.log_buffers = on"
+stop_server
+start_newsroom 0
+for path in "search?q=$(urlq "$COMMON_Q")&limit=10" "search?q=$(urlq "$RARE_Q")&limit=10" \
+    "search/suggest?q=$(urlq "$SUGGEST_Q")" "articles/$SLUG/related"; do
+    api "/api/v1/$path" >/dev/null # warm
+    offset=$(stat -c %s "$DATA_DIR/pg/server.log")
+    api "/api/v1/$path" >/dev/null
+    sleep 0.5
+    python3 - "$DATA_DIR/pg/server.log" "$offset" "GET /api/v1/$path" >>"$OUT/plans.txt" <<'PY'
+import re, sys
+log, offset, title = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(log, encoding="utf-8", errors="replace") as f:
+    f.seek(offset)
+    text = f.read()
+entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text)
+print(f"-- {title}\n")
+for entry in entries:
+    if "plan:" in entry and ("search_" in entry or "src_tags" in entry):
+        print(entry.strip() + "\n")
+PY
+done
+psql_bench -c "ALTER DATABASE newsroom RESET ALL"
+stop_server
+start_newsroom 0
+
 run_newsroom_set() { # MODE
     local mode=$1 base="http://127.0.0.1:$NEWSROOM_PORT/api/v1"
     bench "article by slug" "$mode" "$base/articles/$SLUG"
     bench "newest 20 in category" "$mode" "$base/articles?category=$CATEGORY&limit=20"
     bench "page 1" "$mode" "$base/articles?limit=20"
     bench "page 1,000" "$mode" "$base/articles?limit=20&cursor=$CURSOR"
-    bench "related" "$mode" "$base/articles/$SLUG/related"
+    bench "related" "$mode" "$base/articles/$SLUG/related?strategy=category"
+    bench "related (auto)" "$mode" "$base/articles/$SLUG/related"
+    bench "search, common term" "$mode" "$base/search?q=$(urlq "$COMMON_Q")"
+    bench "search, rare term" "$mode" "$base/search?q=$(urlq "$RARE_Q")"
+    bench "suggest" "$mode" "$base/search/suggest?q=$(urlq "$SUGGEST_Q")"
 }
 
 run_newsroom_set uncached

@@ -271,6 +271,16 @@ impl Draft {
                 text: sentences.join(" "),
             });
         }
+        // A byline-like sentence: 2,250 names, so a full name is a rare term
+        // (about 45 articles in 100,000) made of common words.
+        blocks.push(Block::Paragraph {
+            text: format!(
+                "Phóng viên {} {} {} ghi nhận tại {place}.",
+                FAMILY.choose(rng).expect("non-empty"),
+                MIDDLE.choose(rng).expect("non-empty"),
+                GIVEN.choose(rng).expect("non-empty"),
+            ),
+        });
         if rng.random_bool(0.2) {
             blocks.push(Block::Quote {
                 text: format!("Chúng tôi sẽ tiếp tục đồng hành cùng người dân {place}."),
