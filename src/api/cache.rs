@@ -5,10 +5,17 @@
 //! (`NEWSROOM_CACHE_TTL` seconds, default 1), identical requests within the
 //! TTL are answered from memory; each instance keeps its own cache, so
 //! instances agree again at most one TTL after a change.
+//!
+//! When an entry expires, one request recomputes it while concurrent
+//! requests for the same URL are still served the expired copy (for at most
+//! that recomputation): a popular URL never sends 32 identical queries to
+//! the database at once. A lone request after expiry always gets a fresh
+//! answer, and a write through this instance drops everything.
 
+use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -21,31 +28,68 @@ use actix_web::{Error, HttpRequest, HttpResponse};
 /// At most this much response data is kept in memory.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How long an expired entry may still be handed out while another
+/// request recomputes it.
+const GRACE: Duration = Duration::from_secs(10);
+
 #[derive(Debug)]
 struct Cached {
     body: Bytes,
     etag: HeaderValue,
     content_type: HeaderValue,
+    fresh_until: Instant,
 }
 
 /// The response cache; a no-op when its TTL is zero.
 #[derive(Clone)]
 pub struct ResponseCache {
     entries: Option<moka::sync::Cache<String, Arc<Cached>>>,
+    ttl: Duration,
+    /// URLs some request is recomputing right now.
+    refreshing: Arc<Mutex<HashSet<String>>>,
+}
+
+/// The right to recompute one URL; given back when dropped, whatever
+/// happens to the request.
+struct Refresh {
+    refreshing: Arc<Mutex<HashSet<String>>>,
+    key: String,
+}
+
+impl Refresh {
+    fn claim(refreshing: &Arc<Mutex<HashSet<String>>>, key: &str) -> Option<Self> {
+        let mut set = refreshing.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(key.to_owned()).then(|| Self {
+            refreshing: refreshing.clone(),
+            key: key.to_owned(),
+        })
+    }
+}
+
+impl Drop for Refresh {
+    fn drop(&mut self) {
+        let mut set = self.refreshing.lock().unwrap_or_else(|e| e.into_inner());
+        set.remove(&self.key);
+    }
 }
 
 impl ResponseCache {
     pub fn new(ttl_secs: u64) -> Self {
+        let ttl = Duration::from_secs(ttl_secs);
         let entries = (ttl_secs > 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(CACHE_BYTES)
                 .weigher(|key: &String, value: &Arc<Cached>| {
                     u32::try_from(key.len() + value.body.len()).unwrap_or(u32::MAX)
                 })
-                .time_to_live(Duration::from_secs(ttl_secs))
+                .time_to_live(ttl + GRACE)
                 .build()
         });
-        Self { entries }
+        Self {
+            entries,
+            ttl,
+            refreshing: Arc::default(),
+        }
     }
 
     /// Forgets everything, e.g. after a write through this instance.
@@ -114,14 +158,20 @@ pub async fn cache_and_etag(
     }
     let cache = req.app_data::<Data<ResponseCache>>().cloned();
     let key = req.uri().to_string();
-    if let Some(hit) = cache
-        .as_ref()
-        .and_then(|c| c.entries.as_ref())
-        .and_then(|entries| entries.get(&key))
+    let mut _refresh = None;
+    if let Some(cache) = &cache
+        && let Some(hit) = cache.entries.as_ref().and_then(|e| e.get(&key))
     {
-        let (http_req, _) = req.into_parts();
-        let response = respond(&http_req, &hit);
-        return Ok(ServiceResponse::new(http_req, response));
+        // Fresh, or expired while another request is recomputing it.
+        let serve = hit.fresh_until > Instant::now() || {
+            _refresh = Refresh::claim(&cache.refreshing, &key);
+            _refresh.is_none()
+        };
+        if serve {
+            let (http_req, _) = req.into_parts();
+            let response = respond(&http_req, &hit);
+            return Ok(ServiceResponse::new(http_req, response));
+        }
     }
     let response = next.call(req).await?;
     let is_json = response
@@ -144,6 +194,7 @@ pub async fn cache_and_etag(
         etag: etag_of(&bytes),
         body: bytes,
         content_type,
+        fresh_until: Instant::now() + cache.as_ref().map_or(Duration::ZERO, |c| c.ttl),
     });
     if let Some(entries) = cache.as_ref().and_then(|c| c.entries.as_ref()) {
         entries.insert(key, cached.clone());

@@ -64,15 +64,13 @@ pub async fn scored(
               (SELECT t.article_id FROM article_tags t WHERE t.tag_id = s.tag_id \
                ORDER BY t.article_id DESC LIMIT {per}) x) \
            {text_source} \
-         ), \
-         shared AS (SELECT t.article_id, count(*) AS n FROM article_tags t \
-                    JOIN src_tags s ON s.tag_id = t.tag_id JOIN cand c ON c.id = t.article_id \
-                    GROUP BY t.article_id) \
+         ) \
          SELECT a.id FROM cand c JOIN articles a ON a.id = c.id CROSS JOIN src \
-           LEFT JOIN shared sh ON sh.article_id = a.id \
+           CROSS JOIN LATERAL (SELECT count(*) AS n FROM article_tags t \
+             WHERE t.article_id = a.id AND t.tag_id IN (SELECT tag_id FROM src_tags)) sh \
          WHERE {visible} AND a.id <> {id} AND a.id <> ALL({exclude}) \
          ORDER BY ((CASE WHEN a.category_id = src.category_id THEN 1.0 ELSE 0.0 END) \
-                   + 0.8 * coalesce(sh.n, 0){text_score}) \
+                   + 0.8 * sh.n{text_score}) \
                   / (1.0 + abs(extract(epoch FROM (a.published_at - coalesce(src.published_at, a.published_at)))) / 2592000.0) DESC, \
                   a.published_at DESC, a.id DESC \
          LIMIT {limit}"
