@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::articles::{FilterArgs, resolve_filter, summaries};
 use crate::api::{AppState, params};
 use crate::domain::cursor;
-use crate::domain::search::{SearchQuery, highlight_html};
+use crate::domain::search::SearchQuery;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::models::article;
 use crate::models::search::{self, After, SearchOrder};
@@ -87,6 +87,8 @@ pub struct SearchResults {
 }
 
 const DEFAULT_LIMIT: i64 = 10;
+/// Words in a snippet.
+const SNIPPET_WORDS: usize = 32;
 const MAX_LIMIT: i64 = 50;
 
 fn parse_query(q: Option<&str>) -> ApiResult<SearchQuery> {
@@ -207,35 +209,42 @@ pub async fn search_articles(
         None
     };
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    // Even tiers are the exact-diacritic ones (see `models::search`).
-    let exact_ids: Vec<i64> = hits
-        .iter()
-        .filter(|h| {
-            !fuzzy && order == SearchOrder::Relevance && q.has_diacritics() && h.tier % 2 == 0
-        })
-        .map(|h| h.id)
-        .collect();
+    // Even tiers are the exact-diacritic ones (see `models::search`): their
+    // highlights mark only the words with the query's own diacritics.
+    let exact = |id: i64| {
+        !fuzzy
+            && order == SearchOrder::Relevance
+            && q.has_diacritics()
+            && hits.iter().any(|h| h.id == id && h.tier % 2 == 0)
+    };
     let conn = &*conn;
-    let (cards, mut marks) = try_join!(
-        article::visible_cards(conn, &ids),
-        search::highlights(conn, &q, &ids, &exact_ids)
-    )?;
-    let summaries = summaries(&state, conn, &tree, &cards, false).await?;
+    let cards = article::visible_cards(conn, &ids).await?;
+    let marker = q.marker(false);
+    // Bodies only for the hits whose title and summary do not match.
+    let body_ids: Vec<i64> = cards
+        .iter()
+        .filter(|c| {
+            let exact = exact(c.id);
+            !marker.finds(&c.title, exact) && !marker.finds(&c.summary, exact)
+        })
+        .map(|c| c.id)
+        .collect();
+    let (summaries, bodies) = try_join!(summaries(&state, conn, &tree, &cards, false), async {
+        search::bodies(conn, &body_ids)
+            .await
+            .map_err(ApiError::from)
+    },)?;
     let items = summaries
         .into_iter()
         .map(|article| {
-            let highlight = match marks.iter().position(|m| m.id == article.id) {
-                Some(i) => {
-                    let m = marks.swap_remove(i);
-                    SearchHighlight {
-                        title: highlight_html(&m.title),
-                        snippet: highlight_html(&m.snippet),
-                    }
-                }
-                None => SearchHighlight {
-                    title: highlight_html(&article.title),
-                    snippet: highlight_html(&article.excerpt),
-                },
+            let exact = exact(article.id);
+            let source = bodies
+                .iter()
+                .find(|(id, _)| *id == article.id)
+                .map_or(article.summary.as_str(), |(_, body)| body.as_str());
+            let highlight = SearchHighlight {
+                title: marker.highlight(&article.title, exact),
+                snippet: marker.snippet(source, exact, SNIPPET_WORDS),
             };
             SearchHit { article, highlight }
         })
@@ -305,6 +314,7 @@ pub async fn suggest_titles(
     let limit = params::limit(query.limit.as_deref(), 8, 20)?;
     let mut conn = state.conn().await?;
     let rows = search::suggest(&mut conn, &q, limit, Utc::now()).await?;
+    let marker = q.marker(true);
     let tree = crate::models::category::CategoryTree::default();
     let presenter = crate::views::Presenter {
         settings: &state.settings,
@@ -314,7 +324,7 @@ pub async fn suggest_titles(
         .into_iter()
         .map(|r| Suggestion {
             url: presenter.article_url(&r.slug, None),
-            title_html: highlight_html(&r.highlighted),
+            title_html: marker.highlight(&r.title, false),
             published_at: presenter.time(r.published_at),
             id: r.id,
             slug: r.slug,

@@ -166,6 +166,21 @@ impl SearchQuery {
         fold_d(&words.join(" "))
     }
 
+    /// Marks this query's words (`prefix`: the last one as a prefix).
+    pub fn marker(&self, prefix: bool) -> Marker {
+        let exact: Vec<String> = self
+            .include
+            .iter()
+            .flat_map(|t| &t.words)
+            .cloned()
+            .collect();
+        Marker {
+            folded: exact.iter().map(|w| fold_word(w)).collect(),
+            exact,
+            prefix_last: prefix,
+        }
+    }
+
     /// A stable fingerprint, so a cursor only fits the query it came from.
     pub fn fingerprint(&self) -> u64 {
         // FNV-1a: stable across builds and processes (unlike DefaultHasher).
@@ -253,27 +268,44 @@ fn render(term: &Term, exact: bool, scope: Scope, prefix_last: bool) -> String {
     out
 }
 
-/// Marks `ts_headline` puts around matches; private-use characters that
-/// cannot come from our text (they are removed from it first).
-pub const MARK_START: char = '\u{E000}';
-pub const MARK_END: char = '\u{E001}';
+/// Marks the query's words in text, as HTML: everything escaped, `<mark>`
+/// around each word that matches one of the query's, with or without
+/// diacritics (`exact`: only with the query's own).
+pub struct Marker {
+    folded: Vec<String>,
+    exact: Vec<String>,
+    /// The last word matches any word it starts (search-as-you-type).
+    prefix_last: bool,
+}
 
-/// A `ts_headline` result made safe for HTML: everything escaped, then the
-/// match markers turned into `<mark>` elements.
-pub fn highlight_html(headline: &str) -> String {
-    let mut out = String::with_capacity(headline.len() + 16);
-    let mut open = false;
-    for c in headline.chars() {
+/// A word as the folding search configuration sees it: lower case, no
+/// diacritics, `đ` → `d`.
+pub fn fold_word(word: &str) -> String {
+    deunicode::deunicode(&fold_d(word)).to_lowercase()
+}
+
+/// Runs of letters and digits (`true`) and of everything else (`false`).
+fn tokens(text: &str) -> Vec<(bool, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut current: Option<bool> = None;
+    for (i, c) in text.char_indices() {
+        let word = c.is_alphanumeric();
+        if current.is_some_and(|w| w != word) {
+            out.push((current.unwrap_or(false), &text[start..i]));
+            start = i;
+        }
+        current = Some(word);
+    }
+    if let Some(word) = current {
+        out.push((word, &text[start..]));
+    }
+    out
+}
+
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
         match c {
-            MARK_START if !open => {
-                out.push_str("<mark>");
-                open = true;
-            }
-            MARK_END if open => {
-                out.push_str("</mark>");
-                open = false;
-            }
-            MARK_START | MARK_END => {}
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -282,10 +314,86 @@ pub fn highlight_html(headline: &str) -> String {
             c => out.push(c),
         }
     }
-    if open {
-        out.push_str("</mark>");
+}
+
+impl Marker {
+    fn matches(&self, word: &str, exact: bool) -> bool {
+        let (candidates, word) = if exact {
+            (&self.exact, word.to_lowercase())
+        } else {
+            (&self.folded, fold_word(word))
+        };
+        let last = candidates.len().saturating_sub(1);
+        candidates.iter().enumerate().any(|(i, q)| {
+            word == *q || (self.prefix_last && i == last && word.starts_with(q.as_str()))
+        })
     }
-    out
+
+    /// Whether any word of `text` matches.
+    pub fn finds(&self, text: &str, exact: bool) -> bool {
+        tokens(text)
+            .into_iter()
+            .any(|(word, t)| word && self.matches(t, exact))
+    }
+
+    /// All of `text`, escaped, with the matches marked.
+    pub fn highlight(&self, text: &str, exact: bool) -> String {
+        self.render(&tokens(text), exact)
+    }
+
+    /// About `words` words of `text` around its first match (from the
+    /// start when nothing matches), escaped, matches marked, `…` where cut.
+    pub fn snippet(&self, text: &str, exact: bool, words: usize) -> String {
+        let tokens = tokens(text);
+        let word_at: Vec<usize> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, (word, _))| *word)
+            .map(|(i, _)| i)
+            .collect();
+        let first = word_at
+            .iter()
+            .position(|&i| self.matches(tokens[i].1, exact))
+            .unwrap_or(0);
+        let from_word = first.saturating_sub(words / 3);
+        let to_word = (from_word + words).min(word_at.len());
+        if word_at.is_empty() {
+            return self.render(&tokens, exact);
+        }
+        let from = if from_word == 0 {
+            0
+        } else {
+            word_at[from_word]
+        };
+        let to = if to_word == word_at.len() {
+            tokens.len()
+        } else {
+            word_at[to_word]
+        };
+        let mut out = String::new();
+        if from > 0 {
+            out.push_str("… ");
+        }
+        out.push_str(self.render(&tokens[from..to], exact).trim_end());
+        if to < tokens.len() {
+            out.push_str(" …");
+        }
+        out
+    }
+
+    fn render(&self, tokens: &[(bool, &str)], exact: bool) -> String {
+        let mut out = String::new();
+        for &(word, text) in tokens {
+            if word && self.matches(text, exact) {
+                out.push_str("<mark>");
+                escape_into(&mut out, text);
+                out.push_str("</mark>");
+            } else {
+                escape_into(&mut out, text);
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -372,11 +480,44 @@ mod tests {
     }
 
     #[test]
-    fn highlights_are_escaped_html() {
-        let raw = format!("a <script> {MARK_START}Quảng{MARK_END} & {MARK_START}b");
+    fn marks_words_with_or_without_diacritics_and_escapes_the_rest() {
+        let marker = q("quang ninh <b>").marker(false);
         assert_eq!(
-            highlight_html(&raw),
-            "a &lt;script&gt; <mark>Quảng</mark> &amp; <mark>b</mark>"
+            marker.highlight("Tỉnh <b>Quảng Ninh</b> & QUẢNG ninh; Quang", false),
+            "Tỉnh &lt;<mark>b</mark>&gt;<mark>Quảng</mark> <mark>Ninh</mark>&lt;/<mark>b</mark>&gt; &amp; <mark>QUẢNG</mark> <mark>ninh</mark>; <mark>Quang</mark>"
+        );
+        let exact = q("Quảng").marker(false);
+        assert_eq!(
+            exact.highlight("Quảng, Quang, quãng", true),
+            "<mark>Quảng</mark>, Quang, quãng"
+        );
+        assert_eq!(
+            q("đông").marker(false).highlight("ĐÔNG Mai, Dong", false),
+            "<mark>ĐÔNG</mark> Mai, <mark>Dong</mark>"
+        );
+        let prefix = q("binh da").marker(true);
+        assert_eq!(
+            prefix.highlight("Bình đẳng, bình Dân, da", false),
+            "<mark>Bình</mark> <mark>đẳng</mark>, <mark>bình</mark> <mark>Dân</mark>, <mark>da</mark>"
+        );
+    }
+
+    #[test]
+    fn snippets_are_cut_around_the_first_match() {
+        let text = (1..=100)
+            .map(|i| format!("từ{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let marker = q("tu50").marker(false);
+        let snippet = marker.snippet(&text, false, 9);
+        assert_eq!(
+            snippet,
+            "… từ47 từ48 từ49 <mark>từ50</mark> từ51 từ52 từ53 từ54 từ55 …"
+        );
+        assert_eq!(marker.snippet("ngắn <i>", false, 9), "ngắn &lt;i&gt;");
+        assert_eq!(
+            q("xyz").marker(false).snippet(&text, false, 3),
+            "từ1 từ2 từ3 …"
         );
     }
 }

@@ -20,7 +20,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::models::sql::{Bind, Statement};
 
-use crate::domain::search::{MARK_END, MARK_START, Scope, SearchQuery};
+use crate::domain::search::{Scope, SearchQuery};
 use crate::models::article::ArticleFilter;
 
 /// The order of search results.
@@ -49,18 +49,6 @@ pub struct Hit {
 }
 
 #[derive(Debug, Clone, QueryableByName)]
-pub struct Highlight {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
-    /// The title with `MARK_START`/`MARK_END` around matches.
-    #[diesel(sql_type = Text)]
-    pub title: String,
-    /// Fragments of the summary and body around the matches.
-    #[diesel(sql_type = Text)]
-    pub snippet: String,
-}
-
-#[derive(Debug, Clone, QueryableByName)]
 pub struct Suggestion {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
@@ -68,8 +56,6 @@ pub struct Suggestion {
     pub slug: String,
     #[diesel(sql_type = Text)]
     pub title: String,
-    #[diesel(sql_type = Text)]
-    pub highlighted: String,
     #[diesel(sql_type = Timestamptz)]
     pub published_at: DateTime<Utc>,
 }
@@ -237,47 +223,21 @@ pub async fn fuzzy_hits(
     st.load(conn).await
 }
 
-const HEADLINE_TITLE: &str = "HighlightAll=true";
-const HEADLINE_SNIPPET: &str =
-    "MaxWords=30,MinWords=12,ShortWord=1,MaxFragments=2,FragmentDelimiter=\" … \"";
-
-/// Highlighted titles and snippets of `ids` (in the original diacritics).
-/// Hits in `exact_ids` matched with the query's own diacritics, so only
-/// those words are marked (`bạo lực` does not mark `bảo`).
-pub async fn highlights(
-    conn: &AsyncPgConnection,
-    query: &SearchQuery,
+/// The plain-text bodies of `ids`, for snippets of body matches.
+pub async fn bodies(
+    mut conn: &AsyncPgConnection,
     ids: &[i64],
-    exact_ids: &[i64],
-) -> diesel::QueryResult<Vec<Highlight>> {
-    let mut st = Statement::default();
-    let folded = st.param(Bind::Text(query.tsquery(false, Scope::Anywhere, false)));
-    let exact = st.param(Bind::Text(query.tsquery(true, Scope::Anywhere, false)));
-    let ids = st.param(Bind::BigInts(ids.to_vec()));
-    let exact_ids = st.param(Bind::BigInts(exact_ids.to_vec()));
-    let marks = format!(",StartSel={MARK_START},StopSel={MARK_END}");
-    // Marker characters already in the text are removed first, so every
-    // marker in the output is ours. Long bodies are cut: a snippet comes
-    // from the first 4,000 characters.
-    let headline = |text: &str, options: &str| {
-        let text = format!("translate({text}, '{MARK_START}{MARK_END}', '')");
-        format!(
-            "CASE WHEN a.id = ANY({exact_ids}) \
-               THEN ts_headline('simple', {text}, qe, '{options}{marks}') \
-               ELSE ts_headline('newsroom_fold', {text}, qf, '{options}{marks}') END"
-        )
-    };
-    st.sql = format!(
-        "SELECT a.id, {} AS title, {} AS snippet \
-         FROM articles a, to_tsquery('newsroom_fold', {folded}) qf, to_tsquery('simple', {exact}) qe \
-         WHERE a.id = ANY({ids})",
-        headline("a.title", HEADLINE_TITLE),
-        headline(
-            "a.summary || ' ' || left(a.body_text, 4000)",
-            HEADLINE_SNIPPET
-        ),
-    );
-    st.load(conn).await
+) -> diesel::QueryResult<Vec<(i64, String)>> {
+    use crate::schema::articles;
+    use diesel::{ExpressionMethods, QueryDsl};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    articles::table
+        .filter(articles::id.eq_any(ids.to_vec()))
+        .select((articles::id, articles::body_text))
+        .load(&mut conn)
+        .await
 }
 
 /// Titles starting with what the reader has typed so far, newest first.
@@ -290,15 +250,11 @@ pub async fn suggest(
     let mut st = Statement::default();
     let common = st.common_conditions(&ArticleFilter::default(), query, now);
     let tsquery = st.param(Bind::Text(query.tsquery(false, Scope::Title, true)));
-    let highlight = st.param(Bind::Text(query.tsquery(false, Scope::Anywhere, true)));
     let limit = st.param(Bind::BigInt(limit));
     st.sql = format!(
-        "SELECT s.id, s.slug, s.title, s.published_at, \
-           ts_headline('newsroom_fold', translate(s.title, '{MARK_START}{MARK_END}', ''), to_tsquery('newsroom_fold', {highlight}), 'HighlightAll=true,StartSel={MARK_START},StopSel={MARK_END}') AS highlighted \
-         FROM (SELECT a.id, a.slug, a.title, a.published_at FROM articles a \
-               WHERE {common} AND a.search_head @@ to_tsquery('newsroom_fold', {tsquery}) \
-               ORDER BY a.published_at DESC, a.id DESC LIMIT {limit}) s \
-         ORDER BY s.published_at DESC, s.id DESC"
+        "SELECT a.id, a.slug, a.title, a.published_at FROM articles a \
+         WHERE {common} AND a.search_head @@ to_tsquery('newsroom_fold', {tsquery}) \
+         ORDER BY a.published_at DESC, a.id DESC LIMIT {limit}"
     );
     st.load(conn).await
 }
