@@ -11,9 +11,9 @@ CREATE FUNCTION newsroom_fold(text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, translate($1, 'đĐ', 'dD'))) $$;
 
--- A text search configuration whose words go through `unaccent`: used for
--- folded lexemes and for snippets (ts_headline finds `Quảng Ninh` for the
--- folded query `quang & ninh` and keeps the original diacritics).
+-- A text search configuration whose words go through `unaccent`: folded
+-- lexemes in the vectors, and folded queries (`to_tsquery('newsroom_fold',
+-- 'quang & ninh')`).
 CREATE TEXT SEARCH CONFIGURATION newsroom_fold (COPY = pg_catalog.simple);
 ALTER TEXT SEARCH CONFIGURATION newsroom_fold
     ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part, numword, numhword, hword_numpart
