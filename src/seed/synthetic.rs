@@ -151,78 +151,133 @@ pub async fn load(conn: &mut AsyncPgConnection, count: u64) -> anyhow::Result<u6
     let author_ids = ensure_authors(conn, &mut rng).await?;
     let now = Utc::now();
     let span_secs = 3 * 365 * 24 * 3600;
+    // Keeping the text search indexes up to date row by row costs more than
+    // building them once at the end: set them aside for a large load.
+    let set_aside = if count >= BULK {
+        set_aside_search_indexes(conn).await?
+    } else {
+        Vec::new()
+    };
 
-    let mut done = 0u64;
-    while done < count {
-        let n = BATCH.min((count - done) as usize);
-        let mut drafts = Vec::with_capacity(n);
-        for i in 0..n {
-            let seq = done + i as u64;
-            drafts.push(Draft::random(
-                &mut rng,
-                seq,
-                run,
-                &category_ids,
-                now,
-                span_secs,
-            ));
-        }
-        let derived: Vec<Derived> = drafts
-            .iter()
-            .map(|d| Derived::new(&d.summary, &d.blocks))
-            .collect();
-        let rows: Vec<_> = drafts
-            .iter()
-            .zip(&derived)
-            .map(|(d, x)| {
-                let mut row = x.new_article(
-                    &d.slug,
-                    &d.title,
-                    &d.summary,
-                    d.category_id,
-                    d.status,
-                    d.published_at,
-                );
-                row.featured = d.featured;
-                row
-            })
-            .collect();
-        let ids: Vec<i64> = diesel::insert_into(articles::table)
-            .values(&rows)
-            .returning(articles::id)
-            .get_results(conn)
-            .await?;
-        let mut links = Vec::with_capacity(ids.len() * 3);
-        let mut bylines = Vec::with_capacity(ids.len());
-        for &article_id in &ids {
-            let k = rng.random_range(1..=4);
-            for &tag_id in tag_ids.choose_multiple(&mut rng, k) {
-                links.push(NewArticleTag { article_id, tag_id });
+    // The indexes are rebuilt even when the load fails half-way.
+    let outcome: anyhow::Result<u64> = async {
+        let mut done = 0u64;
+        while done < count {
+            let n = BATCH.min((count - done) as usize);
+            let mut drafts = Vec::with_capacity(n);
+            for i in 0..n {
+                let seq = done + i as u64;
+                drafts.push(Draft::random(
+                    &mut rng,
+                    seq,
+                    run,
+                    &category_ids,
+                    now,
+                    span_secs,
+                ));
             }
-            let k = if rng.random_bool(0.15) { 2 } else { 1 };
-            for (position, &author_id) in author_ids.choose_multiple(&mut rng, k).enumerate() {
-                bylines.push(NewArticleAuthor {
-                    article_id,
-                    author_id,
-                    position: position as i32,
-                });
+            let derived: Vec<Derived> = drafts
+                .iter()
+                .map(|d| Derived::new(&d.summary, &d.blocks))
+                .collect();
+            let rows: Vec<_> = drafts
+                .iter()
+                .zip(&derived)
+                .map(|(d, x)| {
+                    let mut row = x.new_article(
+                        &d.slug,
+                        &d.title,
+                        &d.summary,
+                        d.category_id,
+                        d.status,
+                        d.published_at,
+                    );
+                    row.featured = d.featured;
+                    row
+                })
+                .collect();
+            let ids: Vec<i64> = diesel::insert_into(articles::table)
+                .values(&rows)
+                .returning(articles::id)
+                .get_results(conn)
+                .await?;
+            let mut links = Vec::with_capacity(ids.len() * 3);
+            let mut bylines = Vec::with_capacity(ids.len());
+            for &article_id in &ids {
+                let k = rng.random_range(1..=4);
+                for &tag_id in tag_ids.choose_multiple(&mut rng, k) {
+                    links.push(NewArticleTag { article_id, tag_id });
+                }
+                let k = if rng.random_bool(0.15) { 2 } else { 1 };
+                for (position, &author_id) in author_ids.choose_multiple(&mut rng, k).enumerate() {
+                    bylines.push(NewArticleAuthor {
+                        article_id,
+                        author_id,
+                        position: position as i32,
+                    });
+                }
+            }
+            diesel::insert_into(article_tags::table)
+                .values(&links)
+                .execute(conn)
+                .await?;
+            diesel::insert_into(article_authors::table)
+                .values(&bylines)
+                .execute(conn)
+                .await?;
+            done += n as u64;
+            if done.is_multiple_of(10_000) || done == count {
+                log::info!("synthetic articles: {done}/{count}");
             }
         }
-        diesel::insert_into(article_tags::table)
-            .values(&links)
-            .execute(conn)
-            .await?;
-        diesel::insert_into(article_authors::table)
-            .values(&bylines)
-            .execute(conn)
-            .await?;
-        done += n as u64;
-        if done.is_multiple_of(10_000) || done == count {
-            log::info!("synthetic articles: {done}/{count}");
-        }
+        Ok(done)
     }
+    .await;
+    for definition in &set_aside {
+        log::info!("rebuilding: {definition}");
+        diesel::sql_query("SET maintenance_work_mem = '512MB'")
+            .execute(conn)
+            .await?;
+        diesel::sql_query(definition.as_str()).execute(conn).await?;
+    }
+    let done = outcome?;
     diesel::sql_query("ANALYZE").execute(conn).await?;
     Ok(done)
+}
+
+/// Loads at least this large drop the GIN indexes and build them afterwards.
+const BULK: u64 = 20_000;
+
+#[derive(QueryableByName)]
+struct IndexDefinition {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    indexdef: String,
+}
+
+/// Drops the GIN indexes on `articles` (the text search ones) and returns
+/// their `CREATE INDEX` statements, as PostgreSQL itself writes them.
+async fn set_aside_search_indexes(conn: &mut AsyncPgConnection) -> anyhow::Result<Vec<String>> {
+    let found: Vec<IndexDefinition> = diesel::sql_query(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+         AND tablename = 'articles' AND indexdef LIKE '% USING gin %' ORDER BY indexname",
+    )
+    .load(conn)
+    .await?;
+    let names: Vec<String> = diesel::sql_query(
+        "SELECT indexname AS indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+         AND tablename = 'articles' AND indexdef LIKE '% USING gin %' ORDER BY indexname",
+    )
+    .load::<IndexDefinition>(conn)
+    .await?
+    .into_iter()
+    .map(|d| d.indexdef)
+    .collect();
+    for name in &names {
+        diesel::sql_query(format!("DROP INDEX \"{name}\""))
+            .execute(conn)
+            .await?;
+    }
+    Ok(found.into_iter().map(|d| d.indexdef).collect())
 }
 
 struct Draft {
