@@ -132,7 +132,8 @@ pub fn strip_inline(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn escape_text(text: &str) -> String {
+/// `text` with the five HTML-significant characters escaped.
+pub(crate) fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

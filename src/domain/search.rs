@@ -304,16 +304,7 @@ fn tokens(text: &str) -> Vec<(bool, &str)> {
 }
 
 fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    out.push_str(&super::body::escape_text(text));
 }
 
 impl Marker {
