@@ -19,6 +19,9 @@ pub struct ViewCounter {
     pending: Mutex<HashMap<(NaiveDate, i64), i64>>,
     /// (article, client fingerprint) seen within the window.
     seen: moka::sync::Cache<(i64, u64), ()>,
+    /// Slugs of public articles recently viewed, so a burst of views costs
+    /// no database reads either.
+    ids: moka::sync::Cache<String, i64>,
     timezone: Tz,
 }
 
@@ -29,6 +32,10 @@ impl ViewCounter {
             seen: moka::sync::Cache::builder()
                 .time_to_live(window.max(Duration::from_millis(1)))
                 .max_capacity(2_000_000)
+                .build(),
+            ids: moka::sync::Cache::builder()
+                .time_to_live(Duration::from_secs(60))
+                .max_capacity(100_000)
                 .build(),
             timezone,
         }
@@ -49,6 +56,16 @@ impl ViewCounter {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         *pending.entry((day, article_id)).or_insert(0) += 1;
         true
+    }
+
+    /// The id of the public article `slug` names, if it was looked up in
+    /// the last minute.
+    pub fn known_id(&self, slug: &str) -> Option<i64> {
+        self.ids.get(slug)
+    }
+
+    pub fn remember_id(&self, slug: &str, id: i64) {
+        self.ids.insert(slug.to_owned(), id);
     }
 
     /// Views waiting to be written.

@@ -48,7 +48,8 @@ fn client_of(req: &HttpRequest) -> String {
 
 /// Record a view of a published article.
 ///
-/// Cheap: counted in memory and written in batches every few seconds.
+/// Cheap: counted in memory and written in batches every few seconds; the
+/// article's slug is looked up at most once a minute per instance.
 /// Repeated views by one client (its `X-Client-Id` header, else its address
 /// and user agent) within 10 minutes count once.
 #[utoipa::path(
@@ -73,11 +74,18 @@ pub async fn record_view(
     if !crate::domain::text::is_slug(&slug) {
         return Err(ApiError::not_found("article", slug));
     }
-    let conn = state.conn().await?;
-    let id = article::find_visible_by_slug(&conn, &slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("article", &slug))?
-        .id;
+    let id = match state.views.known_id(&slug) {
+        Some(id) => id,
+        None => {
+            let conn = state.conn().await?;
+            let id = article::find_visible_by_slug(&conn, &slug)
+                .await?
+                .ok_or_else(|| ApiError::not_found("article", &slug))?
+                .id;
+            state.views.remember_id(&slug, id);
+            id
+        }
+    };
     let counted = state.views.record(id, &client_of(&req), Utc::now());
     Ok(HttpResponse::Accepted()
         .insert_header((header::CACHE_CONTROL, "no-store"))
