@@ -167,6 +167,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    search_words (word) {
+        word -> Text,
+    }
+}
+
+diesel::table! {
     staff_users (id) {
         id -> Int8,
         email -> Text,
@@ -218,6 +224,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     media,
     refresh_tokens,
+    search_words,
     staff_users,
     tags,
 );

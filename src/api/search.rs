@@ -80,10 +80,15 @@ pub struct SearchResults {
     /// `null` on the last page.
     #[schema(example = "MXxzZWFyY2gtcmVsfDEyMzQ1fDB8MTcwMDAzMTU0MDAwMDAwMHwx")]
     pub next_cursor: Option<String>,
-    /// `true` when nothing matched exactly and these are titles with
-    /// similar words (typo tolerance); such results are a single page.
+    /// `true` when nothing matched as typed and these are the hits of
+    /// `corrected_query`, the query with misspelt words replaced by the
+    /// closest words of titles and summaries; such results are one page.
     #[schema(example = false)]
     pub fuzzy: bool,
+    /// What was searched instead, folded ("did you mean"); `null` unless
+    /// `fuzzy`.
+    #[schema(example = json!(null))]
+    pub corrected_query: Option<String>,
 }
 
 const DEFAULT_LIMIT: i64 = 10;
@@ -138,8 +143,10 @@ fn decode_cursor(text: &str, order: SearchOrder, query: &SearchQuery) -> ApiResu
 /// Search published articles.
 ///
 /// Accent-insensitive full-text search over titles, summaries and bodies,
-/// with phrases, exclusions and the list filters. When nothing matches
-/// exactly, titles with similar words are returned and `fuzzy` is `true`.
+/// with phrases, exclusions and the list filters. When nothing matches,
+/// misspelt words are corrected (`quang nimh` → `quang ninh`), that query's
+/// hits are returned, `fuzzy` is `true` and `corrected_query` says what was
+/// searched.
 #[utoipa::path(
     operation_id = "search_articles",
     tag = "search",
@@ -187,11 +194,20 @@ pub async fn search_articles(
     .await?;
     let now = Utc::now();
     let mut hits = search::hits(&mut conn, &q, &filter, order, after, limit, now).await?;
-    let mut fuzzy = false;
+    // Nothing at all: correct misspelt words against the words of titles
+    // and summaries and search again (one page, no cursor).
+    let mut corrected = None;
     if hits.is_empty() && after.is_none() {
-        hits = search::fuzzy_hits(&mut conn, &q, &filter, limit, now).await?;
-        fuzzy = !hits.is_empty();
+        let fixes = search::corrections(&mut conn, &q.folded_words()).await?;
+        if let Some(fixed) = q.corrected(&fixes) {
+            hits = search::hits(&mut conn, &fixed, &filter, order, None, limit, now).await?;
+            hits.truncate(limit as usize);
+            if !hits.is_empty() {
+                corrected = Some(fixed);
+            }
+        }
     }
+    let fuzzy = corrected.is_some();
     let next_cursor = if hits.len() as i64 > limit {
         hits.truncate(limit as usize);
         hits.last().map(|h| {
@@ -219,7 +235,7 @@ pub async fn search_articles(
     };
     let conn = &*conn;
     let cards = article::visible_cards(conn, &ids).await?;
-    let marker = q.marker(false);
+    let marker = corrected.as_ref().unwrap_or(&q).marker(false);
     // Bodies only for the hits whose title and summary do not match.
     let body_ids: Vec<i64> = cards
         .iter()
@@ -229,11 +245,12 @@ pub async fn search_articles(
         })
         .map(|c| c.id)
         .collect();
-    let (summaries, bodies) = try_join!(summaries(&state, conn, &tree, &cards, false), async {
+    let bodies = async {
         search::bodies(conn, &body_ids)
             .await
             .map_err(ApiError::from)
-    },)?;
+    };
+    let (summaries, bodies) = try_join!(summaries(&state, conn, &tree, &cards, false), bodies)?;
     let items = summaries
         .into_iter()
         .map(|article| {
@@ -253,6 +270,7 @@ pub async fn search_articles(
         items,
         next_cursor,
         fuzzy,
+        corrected_query: corrected.map(|c| c.text()),
     }))
 }
 

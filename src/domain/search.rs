@@ -155,15 +155,62 @@ impl SearchQuery {
         Some(parts.join(" | "))
     }
 
-    /// The words to find, space-separated, for trigram similarity.
-    pub fn plain(&self) -> String {
-        let words: Vec<&str> = self
+    /// The words to find, folded, each once.
+    pub fn folded_words(&self) -> Vec<String> {
+        let mut words: Vec<String> = self
             .include
             .iter()
             .flat_map(|t| &t.words)
-            .map(String::as_str)
+            .map(|w| fold_word(w))
             .collect();
-        fold_d(&words.join(" "))
+        words.sort();
+        words.dedup();
+        words
+    }
+
+    /// The query with misspelt words replaced (`fixes`: folded word → the
+    /// folded word to use instead, or `None` when nothing is close), folded
+    /// throughout; `None` when nothing changed.
+    pub fn corrected(&self, fixes: &[(String, Option<String>)]) -> Option<Self> {
+        let mut changed = false;
+        let include = self
+            .include
+            .iter()
+            .map(|t| Term {
+                words: t
+                    .words
+                    .iter()
+                    .map(|w| {
+                        let folded = fold_word(w);
+                        match fixes.iter().find(|(from, _)| *from == folded) {
+                            Some((_, Some(to))) if *to != folded => {
+                                changed = true;
+                                to.clone()
+                            }
+                            _ => folded,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        changed.then(|| Self {
+            include,
+            exclude: self.exclude.clone(),
+        })
+    }
+
+    /// The query written out again, e.g. for "did you mean".
+    pub fn text(&self) -> String {
+        let term = |t: &Term| match t.words.as_slice() {
+            [one] => one.clone(),
+            many => format!("\"{}\"", many.join(" ")),
+        };
+        self.include
+            .iter()
+            .map(term)
+            .chain(self.exclude.iter().map(|t| format!("-{}", term(t))))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Marks this query's words (`prefix`: the last one as a prefix).
@@ -458,6 +505,23 @@ mod tests {
             .collect::<Vec<_>>()
             .join(" ");
         assert_eq!(SearchQuery::parse(&many), Err(QueryError::TooManyWords));
+    }
+
+    #[test]
+    fn corrections_replace_only_misspelt_words() {
+        let query = q("Quảng nimh \"tang truog\" -covid");
+        assert_eq!(query.folded_words(), ["nimh", "quang", "tang", "truog"]);
+        let fixes = vec![
+            ("nimh".to_owned(), Some("ninh".to_owned())),
+            ("quang".to_owned(), Some("quang".to_owned())),
+            ("tang".to_owned(), Some("tang".to_owned())),
+            ("truog".to_owned(), Some("truong".to_owned())),
+        ];
+        let fixed = query.corrected(&fixes).unwrap();
+        assert_eq!(fixed.text(), "quang ninh \"tang truong\" -covid");
+        assert!(!fixed.has_diacritics());
+        let nothing = vec![("nimh".to_owned(), None)];
+        assert_eq!(q("nimh").corrected(&nothing), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Full-text search, suggestions and the typo fallback, in PostgreSQL.
+//! Full-text search, suggestions and typo correction, in PostgreSQL.
 //!
 //! Relevance is a tier, not a float: a match in the title beats one in the
 //! summary, which beats one in the body; with diacritics in the query an
@@ -197,30 +197,36 @@ pub async fn hits(
     Ok(hits)
 }
 
-/// Titles whose words are close to the query's (trigram word similarity),
-/// for when nothing matches exactly. One page, most similar first.
-pub async fn fuzzy_hits(
+#[derive(Debug, QueryableByName)]
+struct Correction {
+    #[diesel(sql_type = Text)]
+    input: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    fixed: Option<String>,
+}
+
+/// For each folded word, itself when some title or summary has it, else
+/// the most similar word that one has (trigram similarity at least 0.2),
+/// else nothing. One statement over `search_words`, a few thousand rows.
+pub async fn corrections(
     conn: &mut AsyncPgConnection,
-    query: &SearchQuery,
-    filter: &ArticleFilter,
-    limit: i64,
-    now: DateTime<Utc>,
-) -> diesel::QueryResult<Vec<Hit>> {
-    // `<%` uses this threshold (session setting; only this query reads it).
-    diesel::sql_query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', false)")
+    words: &[String],
+) -> diesel::QueryResult<Vec<(String, Option<String>)>> {
+    // `%` uses this threshold (session setting; only this query reads it).
+    diesel::sql_query("SELECT set_config('pg_trgm.similarity_threshold', '0.2', false)")
         .execute(conn)
         .await?;
-    let mut st = Statement::default();
-    let common = st.common_conditions(filter, query, now);
-    let plain = st.param(Bind::Text(query.plain()));
-    let limit = st.param(Bind::BigInt(limit));
-    st.sql = format!(
-        "SELECT a.id, 0::int2 AS tier, a.published_at FROM articles a \
-         WHERE {common} AND newsroom_fold({plain}) <% newsroom_fold(a.title) \
-         ORDER BY word_similarity(newsroom_fold({plain}), newsroom_fold(a.title)) DESC, a.published_at DESC, a.id DESC \
-         LIMIT {limit}"
-    );
-    st.load(conn).await
+    let rows: Vec<Correction> = diesel::sql_query(
+        "SELECT w.input, CASE WHEN EXISTS (SELECT 1 FROM search_words s WHERE s.word = w.input) \
+           THEN w.input \
+           ELSE (SELECT s.word FROM search_words s WHERE s.word % w.input \
+                 ORDER BY similarity(s.word, w.input) DESC, s.word LIMIT 1) END AS fixed \
+         FROM unnest($1::text[]) AS w(input)",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(words)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.input, r.fixed)).collect())
 }
 
 /// The plain-text bodies of `ids`, for snippets of body matches.

@@ -418,7 +418,7 @@ async fn search_combines_with_list_filters_and_hides_unpublished() {
 }
 
 #[actix_web::test]
-async fn small_typos_fall_back_to_similar_titles_and_say_so() {
+async fn misspelt_words_are_corrected_and_the_response_says_so() {
     let app = TestApp::spawn().await;
     let s = site(&app).await;
     let mut conn = app.conn().await;
@@ -430,16 +430,36 @@ async fn small_typos_fall_back_to_similar_titles_and_say_so() {
         .await;
     let exact = search(&app, "quang ninh", "").await;
     assert_eq!(exact["fuzzy"], false);
-    for typo in ["quang nimh", "quangg ninh", "tang truog"] {
+    assert!(exact["corrected_query"].is_null());
+    for (typo, meant) in [
+        ("quang nimh", "quang ninh"),
+        ("Quảngg ninh", "quang ninh"),
+        ("\"tang truog\" -vang", "\"tang truong\" -vang"),
+    ] {
         let r = search(&app, typo, "").await;
         assert_eq!(r["fuzzy"], true, "{typo}: {r}");
+        assert_eq!(r["corrected_query"], meant, "{typo}");
         assert_eq!(
             slugs(&r),
             ["quang-ninh-dat-muc-tieu-tang-truong-hai-con-so"],
             "{typo}"
         );
         assert!(r["next_cursor"].is_null());
+        assert!(
+            r["items"][0]["highlight"]["title"]
+                .as_str()
+                .unwrap()
+                .contains("<mark>"),
+            "{r}"
+        );
     }
+    // Words written later are known at once (a trigger keeps the list).
+    Article::new("Lễ hội Yên Tử khai mạc", s.kinh_te)
+        .insert(&mut conn)
+        .await;
+    let r = search(&app, "yen tuu", "").await;
+    assert_eq!(r["corrected_query"], "yen tu", "{r}");
+    assert_eq!(slugs(&r), ["le-hoi-yen-tu-khai-mac"]);
     let none = search(&app, "xyzzy plugh", "").await;
     assert_eq!(
         (
