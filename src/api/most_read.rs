@@ -181,11 +181,16 @@ pub async fn list_most_read(
         None => String::new(),
     };
     let limit_param = st.param(Bind::BigInt(limit));
+    // Sum the period's counters, sort them, and only then check articles,
+    // one primary-key probe at a time until the page is full (joining first
+    // made PostgreSQL hash every public article: 40-50 ms at 100,000).
     st.sql = format!(
-        "SELECT v.article_id AS id, sum(v.views)::int8 AS views \
-         FROM article_daily_views v JOIN articles a ON a.id = v.article_id \
-         WHERE v.day >= {since_param} AND a.public_status AND a.published_at <= {now_param}{category} \
-         GROUP BY v.article_id ORDER BY views DESC, v.article_id DESC LIMIT {limit_param}"
+        "SELECT t.id, t.views FROM \
+           (SELECT v.article_id AS id, sum(v.views)::int8 AS views FROM article_daily_views v \
+            WHERE v.day >= {since_param} GROUP BY v.article_id ORDER BY 2 DESC, 1 DESC) t \
+         CROSS JOIN LATERAL (SELECT 1 FROM articles a WHERE a.id = t.id \
+            AND a.public_status AND a.published_at <= {now_param}{category}) visible \
+         ORDER BY t.views DESC, t.id DESC LIMIT {limit_param}"
     );
     let counted: Vec<Counted> = st.load(conn).await?;
     let ids: Vec<i64> = counted.iter().map(|c| c.id).collect();
