@@ -1,6 +1,9 @@
 -- The folded words of every title and summary, for typo correction: a
--- query word that is not among them is replaced by the most similar one
--- (trigram similarity over a few thousand words, not over the articles).
+-- query word that is not among them is replaced by the closest one
+-- (trigram-similar candidates over a few thousand words, not over the
+-- articles, ranked by edit distance).
+
+CREATE EXTENSION IF NOT EXISTS fuzzystrmatch WITH SCHEMA public;
 
 CREATE TABLE search_words (
     word TEXT PRIMARY KEY

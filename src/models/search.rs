@@ -206,8 +206,9 @@ struct Correction {
 }
 
 /// For each folded word, itself when some title or summary has it, else
-/// the most similar word that one has (trigram similarity at least 0.2),
-/// else nothing. One statement over `search_words`, a few thousand rows.
+/// the closest word that one has (among those with trigram similarity at
+/// least 0.2, the fewest edits, then the most similar), else nothing. One
+/// statement over `search_words`, a few thousand rows.
 pub async fn corrections(
     conn: &mut AsyncPgConnection,
     words: &[String],
@@ -220,7 +221,8 @@ pub async fn corrections(
         "SELECT w.input, CASE WHEN EXISTS (SELECT 1 FROM search_words s WHERE s.word = w.input) \
            THEN w.input \
            ELSE (SELECT s.word FROM search_words s WHERE s.word % w.input \
-                 ORDER BY similarity(s.word, w.input) DESC, s.word LIMIT 1) END AS fixed \
+                 ORDER BY levenshtein(s.word, w.input), similarity(s.word, w.input) DESC, s.word \
+                 LIMIT 1) END AS fixed \
          FROM unnest($1::text[]) AS w(input)",
     )
     .bind::<diesel::sql_types::Array<Text>, _>(words)
