@@ -273,19 +273,13 @@ pub struct AuthorInput {
 
 fn check_avatar(errors: &mut Vec<ParameterError>, url: Option<&str>) {
     if let Some(url) = url
-        && !is_web_url(url)
+        && !text::is_web_url(url)
     {
         errors.push(ParameterError {
             parameter: "avatar_url".into(),
             reason: "must be an http(s) URL or a path".into(),
         });
     }
-}
-
-fn is_web_url(url: &str) -> bool {
-    (url.starts_with('/') || url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() <= 2000
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn author_response(
@@ -601,7 +595,7 @@ fn check_media(
     mime_type: Option<&str>,
     sizes: &[(&str, Option<i32>)],
 ) {
-    if url.is_some_and(|u| !is_web_url(u)) {
+    if url.is_some_and(|u| !text::is_web_url(u)) {
         errors.push(ParameterError {
             parameter: "url".into(),
             reason: "must be an http(s) URL or a path".into(),

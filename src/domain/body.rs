@@ -11,6 +11,8 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::text::is_web_url;
+
 /// One block of an article body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -148,11 +150,6 @@ pub(crate) fn escape_text(text: &str) -> String {
     out
 }
 
-fn is_safe_url(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with('/')
-}
-
 pub fn render(blocks: &[Block]) -> Rendered {
     let mut html = String::new();
     let mut text = String::new();
@@ -204,7 +201,7 @@ pub fn render(blocks: &[Block]) -> Rendered {
                 ..
             } => {
                 html.push_str("<figure>");
-                if let Some(m) = media.as_ref().filter(|m| is_safe_url(&m.url)) {
+                if let Some(m) = media.as_ref().filter(|m| is_web_url(&m.url)) {
                     let _ = write!(
                         html,
                         "<img src=\"{}\" alt=\"{}\"",
@@ -233,7 +230,7 @@ pub fn render(blocks: &[Block]) -> Rendered {
                 url,
                 title,
             } => {
-                if is_safe_url(url) {
+                if is_web_url(url) {
                     let label = title.as_deref().unwrap_or(url);
                     let _ = write!(
                         html,

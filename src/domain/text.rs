@@ -21,6 +21,23 @@ pub fn is_slug(slug: &str) -> bool {
         })
 }
 
+/// An absolute `http://` or `https://` URL (any case) with no spaces or
+/// control characters.
+pub fn is_http_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")) && is_clean(&lower)
+}
+
+/// An http(s) URL or a path on the site (`/media/…`): what links, media
+/// records and avatars may point to. At most 2,000 bytes.
+pub fn is_web_url(url: &str) -> bool {
+    url.len() <= 2000 && (is_http_url(url) || (url.trim().starts_with('/') && is_clean(url.trim())))
+}
+
+fn is_clean(url: &str) -> bool {
+    !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// The first `max_chars` characters of `text` or fewer, cut at a word
 /// boundary and ended with `…`; `text` itself (trimmed) when it is short
 /// enough. Never splits a word or a multi-byte character.
@@ -54,6 +71,16 @@ pub fn excerpt(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_urls_are_http_or_site_paths_without_spaces() {
+        assert!(is_http_url("https://baoquangninh.vn/a") && is_http_url(" HTTP://x.vn "));
+        assert!(!is_http_url("/media/a.jpg") && !is_http_url("javascript:alert(1)"));
+        assert!(!is_http_url("https://x.vn/a b"));
+        assert!(is_web_url("/media/a.jpg") && is_web_url("https://x.vn/a.jpg"));
+        assert!(!is_web_url("data:image/png;base64,x") && !is_web_url("/a\nb"));
+        assert!(!is_web_url(&format!("/{}", "a".repeat(2000))));
+    }
 
     #[test]
     fn slugs_drop_vietnamese_diacritics() {

@@ -94,12 +94,6 @@ fn has_unsafe_link(text: &str) -> bool {
     UNSAFE_SCHEMES.iter().any(|s| folded.contains(s))
 }
 
-fn is_http_url(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://"))
-        && !lower.contains(char::is_whitespace)
-}
-
 /// Checks every field, collecting every problem (nothing is written when
 /// there is one), sanitises inline HTML and fills in image snapshots.
 pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Result<(), ApiError> {
@@ -132,7 +126,7 @@ pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Res
         );
     }
     if let Some(url) = &state.canonical_url
-        && !is_http_url(url)
+        && !text::is_http_url(url)
     {
         invalid(&mut errors, "canonical_url", "must be an http(s) URL");
     }
@@ -189,7 +183,7 @@ pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Res
                 if provider.trim().is_empty() || provider.len() > 50 {
                     invalid(&mut errors, at("provider"), "must be 1 to 50 characters");
                 }
-                if !is_http_url(url) {
+                if !text::is_http_url(url) {
                     invalid(&mut errors, at("url"), "must be an http(s) URL");
                 }
             }
