@@ -60,64 +60,54 @@ pub struct Suggestion {
     pub published_at: DateTime<Utc>,
 }
 
-/// Conditions on articles `a` every search query shares.
-trait Common {
-    fn common_conditions(
-        &mut self,
-        filter: &ArticleFilter,
-        query: &SearchQuery,
-        now: DateTime<Utc>,
-    ) -> String;
-}
-
-impl Common for Statement {
-    /// `WHERE` conditions every branch shares: visibility, list filters and
-    /// exclusions.
-    fn common_conditions(
-        &mut self,
-        filter: &ArticleFilter,
-        query: &SearchQuery,
-        now: DateTime<Utc>,
-    ) -> String {
-        let now = self.param(Bind::Time(now));
-        let mut sql = format!("a.public_status AND a.published_at <= {now}");
-        match filter.category_ids.as_deref() {
-            Some([one]) => {
-                let p = self.param(Bind::BigInt(*one));
-                sql += &format!(" AND a.category_id = {p}");
-            }
-            Some(many) => {
-                let p = self.param(Bind::BigInts(many.to_vec()));
-                sql += &format!(" AND a.category_id = ANY({p})");
-            }
-            None => {}
+/// `WHERE` conditions on articles `a` that every search statement shares:
+/// visibility, the list filters (the same `ArticleFilter` that
+/// `article::apply_filter` applies in Diesel's DSL; keep the two in step)
+/// and the query's exclusions.
+fn common_conditions(
+    st: &mut Statement,
+    filter: &ArticleFilter,
+    query: &SearchQuery,
+    now: DateTime<Utc>,
+) -> String {
+    let now = st.param(Bind::Time(now));
+    let mut sql = format!("a.public_status AND a.published_at <= {now}");
+    match filter.category_ids.as_deref() {
+        Some([one]) => {
+            let p = st.param(Bind::BigInt(*one));
+            sql += &format!(" AND a.category_id = {p}");
         }
-        if let Some(tag) = filter.tag_id {
-            let p = self.param(Bind::BigInt(tag));
-            sql += &format!(
-                " AND EXISTS (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.tag_id = {p})"
-            );
+        Some(many) => {
+            let p = st.param(Bind::BigInts(many.to_vec()));
+            sql += &format!(" AND a.category_id = ANY({p})");
         }
-        if let Some(author) = filter.author_id {
-            let p = self.param(Bind::BigInt(author));
-            sql += &format!(
-                " AND EXISTS (SELECT 1 FROM article_authors w WHERE w.article_id = a.id AND w.author_id = {p})"
-            );
-        }
-        if let Some(after) = filter.published_after {
-            let p = self.param(Bind::Time(after));
-            sql += &format!(" AND a.published_at >= {p}");
-        }
-        if let Some(before) = filter.published_before {
-            let p = self.param(Bind::Time(before));
-            sql += &format!(" AND a.published_at < {p}");
-        }
-        if let Some(excluded) = query.excluded() {
-            let p = self.param(Bind::Text(excluded));
-            sql += &format!(" AND NOT a.search_all @@ to_tsquery('newsroom_fold', {p})");
-        }
-        sql
+        None => {}
     }
+    if let Some(tag) = filter.tag_id {
+        let p = st.param(Bind::BigInt(tag));
+        sql += &format!(
+            " AND EXISTS (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.tag_id = {p})"
+        );
+    }
+    if let Some(author) = filter.author_id {
+        let p = st.param(Bind::BigInt(author));
+        sql += &format!(
+            " AND EXISTS (SELECT 1 FROM article_authors w WHERE w.article_id = a.id AND w.author_id = {p})"
+        );
+    }
+    if let Some(after) = filter.published_after {
+        let p = st.param(Bind::Time(after));
+        sql += &format!(" AND a.published_at >= {p}");
+    }
+    if let Some(before) = filter.published_before {
+        let p = st.param(Bind::Time(before));
+        sql += &format!(" AND a.published_at < {p}");
+    }
+    if let Some(excluded) = query.excluded() {
+        let p = st.param(Bind::Text(excluded));
+        sql += &format!(" AND NOT a.search_all @@ to_tsquery('newsroom_fold', {p})");
+    }
+    sql
 }
 
 /// The match condition of each tier, best first.
@@ -160,7 +150,7 @@ pub async fn hits(
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Hit>> {
     let mut st = Statement::default();
-    let common = st.common_conditions(filter, query, now);
+    let common = common_conditions(&mut st, filter, query, now);
     let conditions = tiers(&mut st, query, order);
     let limit = st.param(Bind::BigInt(limit + 1));
     let mut branches = Vec::new();
@@ -256,7 +246,7 @@ pub async fn suggest(
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Suggestion>> {
     let mut st = Statement::default();
-    let common = st.common_conditions(&ArticleFilter::default(), query, now);
+    let common = common_conditions(&mut st, &ArticleFilter::default(), query, now);
     let tsquery = st.param(Bind::Text(query.tsquery(false, Scope::Title, true)));
     let limit = st.param(Bind::BigInt(limit));
     st.sql = format!(
