@@ -42,10 +42,15 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Writes buffered view counts; call after the server has stopped so
-    /// a clean shutdown loses none.
+    /// Writes buffered view counts now, while the server runs.
     pub async fn flush_views(&self) -> anyhow::Result<i64> {
         self.state.flush_views().await
+    }
+
+    /// Writes buffered view counts after the server has stopped, so a clean
+    /// shutdown loses none.
+    pub async fn flush_views_after_stop(&self) -> anyhow::Result<i64> {
+        self.state.flush_views_after_stop().await
     }
 
     pub fn new(state: AppState) -> Self {

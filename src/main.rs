@@ -118,7 +118,7 @@ async fn serve(
     newsroom::serve(listener, shared.clone(), options.workers)?
         .await
         .context("running the HTTP server")?;
-    let written = shared.flush_views().await?;
+    let written = shared.flush_views_after_stop().await?;
     log::info!("stopped; wrote {written} buffered view(s)");
     Ok(())
 }

@@ -46,11 +46,20 @@ impl AppState {
         }
     }
 
-    /// Writes the buffered view counts now (also done every few seconds
-    /// while serving, and when the server stops). Uses a connection of its
-    /// own: pooled ones belong to the HTTP workers' runtimes, which are gone
-    /// once the server has stopped.
+    /// Writes the buffered view counts now, through the pool (the server
+    /// does this every few seconds while it runs).
     pub async fn flush_views(&self) -> anyhow::Result<i64> {
+        if self.views.pending() == 0 {
+            return Ok(0);
+        }
+        let mut conn = self.pool.get().await?;
+        Ok(self.views.flush(&mut conn).await?)
+    }
+
+    /// The last write, once the server has stopped: on a connection of its
+    /// own, as the pooled ones belonged to the HTTP workers' runtimes, which
+    /// are gone by then.
+    pub async fn flush_views_after_stop(&self) -> anyhow::Result<i64> {
         use deadpool::managed::Manager as _;
         if self.views.pending() == 0 {
             return Ok(0);

@@ -173,7 +173,10 @@ impl TestApp {
     /// `newsroom serve` does on SIGTERM; how many views were written.
     pub async fn stop(&self) -> i64 {
         self.handle.stop(true).await;
-        self.flush_views().await
+        self.shared
+            .flush_views_after_stop()
+            .await
+            .expect("the flush")
     }
 
     /// A direct connection to this test's database, for fixtures.
