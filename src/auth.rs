@@ -64,6 +64,8 @@ impl fmt::Display for Role {
 pub struct Claims {
     /// The staff user's id.
     pub sub: String,
+    /// The sign-in (session) the token belongs to; it dies with it.
+    pub sid: String,
     pub role: Role,
     pub iss: String,
     pub aud: String,
@@ -120,12 +122,14 @@ impl TokenKeys {
     pub fn issue(
         &self,
         user_id: i64,
+        session: &str,
         role: Role,
         now: DateTime<Utc>,
     ) -> anyhow::Result<(String, DateTime<Utc>)> {
         let expires = now + self.access_ttl;
         let claims = Claims {
             sub: user_id.to_string(),
+            sid: session.to_owned(),
             role,
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -136,11 +140,13 @@ impl TokenKeys {
         Ok((token, expires))
     }
 
-    /// The claims of a valid token, or why it is not.
-    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+    /// The claims of a valid token. Why a token is not valid is for the
+    /// log, not for whoever sent it.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|e| e.to_string())
+            .map_err(|e| log::debug!("refused an access token: {e}"))
+            .ok()
     }
 }
 
@@ -203,15 +209,15 @@ mod tests {
         assert!(!verify_password("x", "not a hash"));
 
         let keys = TokenKeys::new(&[7u8; 32], Duration::minutes(15), Duration::days(30)).unwrap();
-        let (token, _) = keys.issue(42, Role::Editor, Utc::now()).unwrap();
+        let (token, _) = keys.issue(42, "s", Role::Editor, Utc::now()).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.role), ("42", Role::Editor));
         let other = TokenKeys::new(&[8u8; 32], Duration::minutes(15), Duration::days(30)).unwrap();
-        assert!(other.verify(&token).is_err());
+        assert!(other.verify(&token).is_none());
         let (old, _) = keys
-            .issue(42, Role::Editor, Utc::now() - Duration::hours(1))
+            .issue(42, "s", Role::Editor, Utc::now() - Duration::hours(1))
             .unwrap();
-        assert!(keys.verify(&old).is_err());
+        assert!(keys.verify(&old).is_none());
         assert!(Role::Admin > Role::Editor && Role::Author > Role::Contributor);
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
 
 use crate::auth::TokenKeys;
 
@@ -120,10 +121,9 @@ pub struct Options {
     /// (0 turns the cache off).
     #[arg(long, env = "NEWSROOM_CACHE_TTL", default_value_t = 1, global = true)]
     pub cache_ttl: u64,
-    /// Secret for signing staff access tokens (at least 32 bytes).
-    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
-    pub jwt_secret: Option<String>,
-    /// A file holding the signing secret, instead of JWT_SECRET.
+    /// A file holding the secret for signing staff access tokens (at least
+    /// 32 bytes). The environment variable JWT_SECRET works too; there is
+    /// no flag for the secret itself, which `ps` would show to every user.
     #[arg(long, env = "NEWSROOM_JWT_SECRET_FILE", global = true)]
     pub jwt_secret_file: Option<PathBuf>,
     /// Lifetime of staff access tokens, in seconds.
@@ -154,6 +154,25 @@ pub struct Options {
     /// Seconds between writes of buffered view counts to the database.
     #[arg(long, env = "NEWSROOM_VIEW_FLUSH", default_value_t = 5, global = true)]
     pub view_flush: u64,
+    /// At most this many views of one article count from one client
+    /// address per view window, whatever its other headers say.
+    #[arg(
+        long,
+        env = "NEWSROOM_VIEWS_PER_ADDRESS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub views_per_address: u32,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose
+    /// `Forwarded` / `X-Forwarded-For` headers are believed: your load
+    /// balancer or CDN. Empty (the default): the peer address is the client.
+    #[arg(
+        long,
+        env = "NEWSROOM_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Options {
@@ -169,7 +188,8 @@ impl Options {
     /// development run (`development`: the private cluster) makes up one;
     /// a production run refuses to start.
     pub fn settings(&self, development: bool) -> anyhow::Result<Settings> {
-        let secret = match (&self.jwt_secret, &self.jwt_secret_file) {
+        let from_env = std::env::var("JWT_SECRET").ok().filter(|s| !s.is_empty());
+        let secret = match (from_env, &self.jwt_secret_file) {
             (Some(secret), _) => secret.trim().as_bytes().to_vec(),
             (None, Some(file)) => std::fs::read_to_string(file)
                 .map_err(|e| {
@@ -204,6 +224,8 @@ impl Options {
             cache_ttl_secs: self.cache_ttl,
             view_window_secs: self.view_window,
             view_flush_secs: self.view_flush,
+            views_per_address: self.views_per_address,
+            trusted_proxies: self.trusted_proxies.clone(),
             tokens: TokenKeys::new(
                 &secret,
                 chrono::Duration::seconds(self.access_token_ttl),
@@ -224,6 +246,10 @@ pub struct Settings {
     pub view_window_secs: u64,
     /// How often buffered view counts are written.
     pub view_flush_secs: u64,
+    /// Views of one article counted per client address per window.
+    pub views_per_address: u32,
+    /// Whose forwarding headers name the client.
+    pub trusted_proxies: Vec<IpNet>,
     pub tokens: TokenKeys,
 }
 
@@ -236,6 +262,8 @@ impl Default for Settings {
             cache_ttl_secs: 0,
             view_window_secs: 600,
             view_flush_secs: 5,
+            views_per_address: 20,
+            trusted_proxies: Vec::new(),
             tokens: TokenKeys::new(
                 &TokenKeys::random_secret(),
                 chrono::Duration::minutes(15),

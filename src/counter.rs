@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,6 +20,9 @@ pub struct ViewCounter {
     pending: Mutex<HashMap<(NaiveDate, i64), i64>>,
     /// (article, client fingerprint) seen within the window.
     seen: moka::sync::Cache<(i64, u64), ()>,
+    /// Views counted per (article, client address) within the window.
+    per_address: moka::sync::Cache<(i64, u64), Arc<AtomicU32>>,
+    address_cap: u32,
     /// Slugs of public articles recently viewed, so a burst of views costs
     /// no database reads either.
     ids: moka::sync::Cache<String, i64>,
@@ -26,13 +30,21 @@ pub struct ViewCounter {
 }
 
 impl ViewCounter {
-    pub fn new(window: Duration, timezone: Tz) -> Self {
+    pub fn new(window: Duration, address_cap: u32, timezone: Tz) -> Self {
+        let window = window.max(Duration::from_millis(1));
         Self {
             pending: Mutex::new(HashMap::new()),
             seen: moka::sync::Cache::builder()
-                .time_to_live(window.max(Duration::from_millis(1)))
-                .max_capacity(2_000_000)
+                .time_to_live(window)
+                // About 170 bytes an entry: at most ~85 MB, however many
+                // client ids arrive (past it, the oldest are forgotten).
+                .max_capacity(500_000)
                 .build(),
+            per_address: moka::sync::Cache::builder()
+                .time_to_live(window)
+                .max_capacity(200_000)
+                .build(),
+            address_cap,
             ids: moka::sync::Cache::builder()
                 .time_to_live(Duration::from_secs(60))
                 .max_capacity(100_000)
@@ -42,14 +54,19 @@ impl ViewCounter {
     }
 
     /// Counts a view of `article_id` by `client` (any stable description
-    /// of the client) on the site's calendar day of `at`, unless the same
-    /// client viewed it within the window. Whether it counted.
-    pub fn record(&self, article_id: i64, client: &str, at: DateTime<Utc>) -> bool {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        client.hash(&mut hasher);
-        let key = (article_id, hasher.finish());
+    /// of the client) from `address` on the site's calendar day of `at`,
+    /// unless the same client viewed it within the window or the address
+    /// has already counted its cap of views of it. Whether it counted.
+    pub fn record(&self, article_id: i64, client: &str, address: &str, at: DateTime<Utc>) -> bool {
+        let key = (article_id, fingerprint(client));
         let entry = self.seen.entry(key).or_insert(());
         if !entry.is_fresh() {
+            return false;
+        }
+        let from_address = self
+            .per_address
+            .get_with((article_id, fingerprint(address)), Arc::default);
+        if from_address.fetch_add(1, Ordering::Relaxed) >= self.address_cap {
             return false;
         }
         let day = at.with_timezone(&self.timezone).date_naive();
@@ -119,24 +136,33 @@ impl ViewCounter {
     }
 }
 
+fn fingerprint(text: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn one_client_counts_once_per_window_and_days_follow_the_site() {
-        let counter = ViewCounter::new(Duration::from_secs(60), chrono_tz::Asia::Ho_Chi_Minh);
+        let counter = ViewCounter::new(Duration::from_secs(60), 2, chrono_tz::Asia::Ho_Chi_Minh);
         let at = DateTime::parse_from_rfc3339("2023-11-15T17:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert!(counter.record(1, "a", at));
-        assert!(!counter.record(1, "a", at));
-        assert!(counter.record(1, "b", at));
-        assert!(counter.record(2, "a", at));
-        assert_eq!(counter.pending(), 3);
+        assert!(counter.record(1, "a", "x", at));
+        assert!(!counter.record(1, "a", "x", at));
+        assert!(counter.record(1, "b", "x", at));
+        assert!(counter.record(2, "a", "x", at));
+        // The address "x" has counted its two views of article 1.
+        assert!(!counter.record(1, "c", "x", at));
+        assert!(counter.record(1, "d", "y", at));
+        assert_eq!(counter.pending(), 4);
         let pending = counter.pending.lock().unwrap();
         // 17:30 UTC is 00:30 the next day in Hà Nội.
         let day = NaiveDate::from_ymd_opt(2023, 11, 16).unwrap();
-        assert_eq!(pending.get(&(day, 1)), Some(&2));
+        assert_eq!(pending.get(&(day, 1)), Some(&3));
     }
 }

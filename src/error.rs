@@ -230,35 +230,48 @@ impl ResponseError for ApiError {
 }
 
 impl From<diesel::result::Error> for ApiError {
+    /// Problems name no table, column or constraint: the cause is logged.
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::Error;
-        match error {
-            Error::NotFound => Self::not_found("resource", "the request"),
-            Error::DatabaseError(_, ref info) if is_connection_failure(info.message()) => {
-                Self::Unavailable(error.to_string())
+        use diesel::result::{DatabaseErrorKind, Error};
+        let Error::DatabaseError(kind, ref info) = error else {
+            return match error {
+                Error::NotFound => Self::not_found("resource", "the request"),
+                other => Self::Internal(anyhow::Error::new(other)),
+            };
+        };
+        let message = info.message();
+        if is_connection_failure(message) {
+            return Self::Unavailable(error.to_string());
+        }
+        log::info!("refused by the database: {message}");
+        match kind {
+            DatabaseErrorKind::UniqueViolation => {
+                Self::Conflict("a record with this value already exists".into())
             }
-            Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, ref info) => {
-                Self::Conflict(format!(
-                    "a record with this value already exists ({})",
-                    info.constraint_name().unwrap_or("unique")
-                ))
+            DatabaseErrorKind::ForeignKeyViolation => {
+                Self::validation("request", "refers to something that does not exist")
             }
-            Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-                ref info,
-            ) => Self::validation(
-                info.constraint_name().unwrap_or("reference"),
-                "refers to something that does not exist",
+            DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
+                Self::validation("request", "violates a constraint of the data model")
+            }
+            _ if is_unstorable_text(message) => Self::invalid(
+                "request",
+                "contains a character that cannot be stored (such as NUL, U+0000)",
             ),
-            Error::DatabaseError(diesel::result::DatabaseErrorKind::CheckViolation, ref info) => {
-                Self::validation(
-                    info.constraint_name().unwrap_or("check"),
-                    "violates a constraint of the data model",
-                )
+            _ if message.contains("too long for tsvector") => {
+                Self::validation("body", "is too long to be indexed for search")
             }
-            other => Self::Internal(anyhow::Error::new(other)),
+            _ => Self::Internal(anyhow::Error::new(error)),
         }
     }
+}
+
+/// SQLSTATE 22021/22P05 and friends: text PostgreSQL cannot hold.
+fn is_unstorable_text(message: &str) -> bool {
+    message.contains("invalid byte sequence")
+        || message.contains("null character not permitted")
+        || message.contains("unsupported Unicode escape sequence")
+        || message.contains("has no equivalent in encoding")
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {

@@ -10,6 +10,7 @@ pub mod counter;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod models;
 pub mod openapi;
 pub mod schema;
@@ -105,6 +106,9 @@ pub fn build_app(
         ),
     )
     .default_service(web::to(fallback))
+    // Every body is what its Content-Type says: no browser sniffs JSON
+    // (or a problem document) into HTML.
+    .wrap(actix_web::middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
     .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
 }
 

@@ -97,7 +97,9 @@ async fn database(options: &Options) -> anyhow::Result<(String, Option<EmbeddedP
         EmbeddedPostgres::start(&data_dir, ClusterOptions::default())
     })
     .await??;
-    db::create_database(&cluster.url("postgres"), DATABASE, None).await?;
+    db::ensure_app_role(&cluster).await?;
+    let owner = Some(db::embedded::APP_ROLE);
+    db::create_database(&cluster.admin_url("postgres"), DATABASE, None, owner).await?;
     Ok((cluster.url(DATABASE), Some(cluster)))
 }
 

@@ -131,11 +131,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (key) {
+    login_throttle (key) {
         key -> Text,
-        failures -> Int4,
+        attempts -> Int4,
         window_started_at -> Timestamptz,
-        locked_until -> Nullable<Timestamptz>,
+        next_allowed_at -> Timestamptz,
     }
 }
 
@@ -173,6 +173,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff_sessions (id) {
+        id -> Text,
+        user_id -> Int8,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     staff_users (id) {
         id -> Int8,
         email -> Text,
@@ -183,6 +192,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        password_changed_at -> Timestamptz,
     }
 }
 
@@ -208,6 +218,7 @@ diesel::joinable!(articles -> categories (category_id));
 diesel::joinable!(articles -> staff_users (created_by));
 diesel::joinable!(audit_log -> staff_users (actor_id));
 diesel::joinable!(refresh_tokens -> staff_users (user_id));
+diesel::joinable!(staff_sessions -> staff_users (user_id));
 diesel::joinable!(staff_users -> authors (author_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -221,10 +232,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     authors,
     categories,
-    login_failures,
+    login_throttle,
     media,
     refresh_tokens,
     search_words,
+    staff_sessions,
     staff_users,
     tags,
 );

@@ -216,14 +216,80 @@ fn may_publish(staff: &Staff, owner: Option<i64>) -> ApiResult<()> {
     Ok(())
 }
 
+/// Most tags and bylines an article may have.
+const MAX_TAGS: usize = 50;
+const MAX_AUTHORS: usize = 20;
+
+/// Who is editing, for the rules that depend on it.
+struct Editor<'a> {
+    staff: &'a Staff,
+    site_url: &'a str,
+    /// The byline before this edit (kept as it is by anyone).
+    byline: Vec<i64>,
+}
+
+impl Editor<'_> {
+    /// Below the editor role, a byline may gain only one's own author, and
+    /// a canonical URL must be on the site: both change what readers and
+    /// search engines are told about who wrote what, and where.
+    fn check(&self, state: &Editable, errors: &mut Vec<ParameterError>) -> ApiResult<()> {
+        if self.staff.role >= Role::Editor {
+            return Ok(());
+        }
+        let foreign = state
+            .author_ids
+            .iter()
+            .any(|id| !self.byline.contains(id) && Some(*id) != self.staff.author_id);
+        if foreign {
+            return Err(ApiError::Forbidden(format!(
+                "a {} may add only their own author profile to a byline; other bylines take the editor role",
+                self.staff.role
+            )));
+        }
+        let on_site = |url: &str| {
+            url.strip_prefix(self.site_url)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        if let Some(url) = &state.canonical_url
+            && !on_site(url)
+        {
+            errors.push(ParameterError {
+                parameter: "canonical_url".into(),
+                reason: format!(
+                    "must be on this site ({}/…); a canonical URL elsewhere takes the editor role",
+                    self.site_url
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Applies `input` over `state`, resolving slugs to ids.
 async fn apply(
     conn: &mut AsyncPgConnection,
     state: &mut Editable,
     input: ArticleInput,
     creating: bool,
+    editor: &Editor<'_>,
 ) -> ApiResult<()> {
     let mut errors: Vec<ParameterError> = Vec::new();
+    // Sizes first: they bound every later step.
+    for (field, len, max) in [
+        ("tags", input.tags.as_ref().map_or(0, Vec::len), MAX_TAGS),
+        (
+            "authors",
+            input.authors.as_ref().map_or(0, Vec::len),
+            MAX_AUTHORS,
+        ),
+    ] {
+        if len > max {
+            return Err(ApiError::validation(
+                field,
+                format!("may name at most {max}"),
+            ));
+        }
+    }
     if creating && input.title.is_none() {
         errors.push(ParameterError {
             parameter: "title".into(),
@@ -297,6 +363,7 @@ async fn apply(
     if let Some(v) = input.social_image_id {
         state.social_image_id = v;
     }
+    editor.check(state, &mut errors)?;
     // Report everything at once: reference errors found here and field errors.
     match editorial::validate(conn, state).await {
         Ok(()) => {}
@@ -347,6 +414,7 @@ async fn load_for_edit(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<Artic
         (status = 201, description = "Created, as a draft", body = AdminArticle),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is another article's, now or before", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each listed", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -364,7 +432,12 @@ pub async fn create_article(
         ..Editable::default()
     };
     let slug_given = body.slug.is_some();
-    apply(&mut conn, &mut editable, body.into_inner(), true).await?;
+    let editor = Editor {
+        staff: &staff,
+        site_url: &state.settings.site_url,
+        byline: Vec::new(),
+    };
+    apply(&mut conn, &mut editable, body.into_inner(), true, &editor).await?;
     if !slug_given {
         editable.slug = editorial::free_slug(&mut conn, &editable.slug, None).await?;
     }
@@ -574,6 +647,12 @@ async fn update(
     let row = load_for_edit(&mut conn, id).await?;
     let owner = row.created_by;
     may_edit(staff, owner, &row.status)?;
+    let current = Editable::load(&mut conn, &row).await?;
+    let editor = Editor {
+        staff,
+        site_url: &state.settings.site_url,
+        byline: current.author_ids.clone(),
+    };
     let mut editable = if replace {
         Editable {
             slug: row.slug.clone(),
@@ -582,9 +661,9 @@ async fn update(
             ..Editable::default()
         }
     } else {
-        Editable::load(&mut conn, &row).await?
+        current
     };
-    apply(&mut conn, &mut editable, input, replace).await?;
+    apply(&mut conn, &mut editable, input, replace, &editor).await?;
     let workflow = workflow_of(&row);
     let saved = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -623,6 +702,7 @@ async fn update(
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The article changed since that version", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is another article's, now or before", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each listed", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "No version was given", body = Problem, content_type = "application/problem+json"),
     )
@@ -655,6 +735,7 @@ pub async fn update_article(
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The article changed since that version", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is another article's, now or before", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each listed", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "No version was given", body = Problem, content_type = "application/problem+json"),
     )

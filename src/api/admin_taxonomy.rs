@@ -696,6 +696,16 @@ pub async fn update_media(
                 .await
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("media", id.to_string()))?;
+            // What others' articles show is theirs: changing it takes an editor.
+            if staff.role < Role::Editor {
+                let users = crate::models::media::users(conn, id, 1000).await?;
+                if users.iter().any(|(_, owner)| *owner != Some(staff.id)) {
+                    return Err(ApiError::Forbidden(
+                        "articles of other staff use this media record; changing it takes the editor role"
+                            .into(),
+                    ));
+                }
+            }
             let row: crate::models::media::Media = diesel::update(media::table.find(id))
                 .set((
                     media::url.eq(m.url.unwrap_or(current.url)),
@@ -751,7 +761,6 @@ pub async fn delete_media(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    use diesel::PgJsonbExpressionMethods;
     staff.require(Role::Author, "manage media")?;
     let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
@@ -766,17 +775,11 @@ pub async fn delete_media(
         if exists.is_none() {
             return Err(ApiError::not_found("media", id.to_string()));
         }
-        let users: Vec<i64> = articles::table
-            .filter(
-                articles::cover_media_id
-                    .eq(id)
-                    .or(articles::body.contains(serde_json::json!([{"media_id": id}]))),
-            )
-            .select(articles::id)
-            .order(articles::id)
-            .limit(5)
-            .load(conn)
-            .await?;
+        let users: Vec<i64> = crate::models::media::users(conn, id, 5)
+            .await?
+            .into_iter()
+            .map(|(article, _)| article)
+            .collect();
         if !users.is_empty() {
             return Err(ApiError::Conflict(format!(
                 "articles use this media record (ids {users:?}); change them first"
@@ -1071,8 +1074,12 @@ pub async fn delete_category(
 #[schema(example = json!({"articles": [12, 15]}))]
 pub struct RelatedInput {
     /// Ids of the articles to pin, in order (at most 20).
+    #[schema(max_items = 20)]
     pub articles: Vec<i64>,
 }
+
+/// Most related articles an editor may pin.
+const MAX_PINNED: usize = 20;
 
 /// Set the hand-pinned related articles of an article, in order.
 #[utoipa::path(
@@ -1099,23 +1106,33 @@ pub async fn set_related_articles(
 ) -> ApiResult<HttpResponse> {
     let id = params::positive("id", &path)?;
     let wanted = body.into_inner().articles;
+    // Refused before any other work: the list's size bounds all of it.
+    if wanted.len() > MAX_PINNED {
+        return Err(ApiError::validation(
+            "articles",
+            format!("may name at most {MAX_PINNED} articles"),
+        ));
+    }
     let mut conn = state.conn().await?;
     let row = editorial::find_any(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("article", id.to_string()))?;
     crate::api::admin::may_edit(&staff, row.created_by, &row.status)?;
     let mut errors = Vec::new();
-    if wanted.len() > 20 {
-        errors.push(ParameterError {
-            parameter: "articles".into(),
-            reason: "may name at most 20 articles".into(),
-        });
-    }
-    let existing: Vec<i64> = articles::table
+    // A contributor sees only their own articles and public ones, so the
+    // answer must not tell others' drafts from ids that do not exist.
+    let mut visible = articles::table
         .filter(articles::id.eq_any(&wanted))
         .select(articles::id)
-        .load(&mut conn)
-        .await?;
+        .into_boxed();
+    if staff.role == Role::Contributor {
+        visible = visible.filter(
+            articles::created_by
+                .eq(staff.id)
+                .or(crate::models::is_visible()),
+        );
+    }
+    let existing: Vec<i64> = visible.load(&mut conn).await?;
     for (i, other) in wanted.iter().enumerate() {
         if *other == id {
             errors.push(ParameterError {
@@ -1130,7 +1147,7 @@ pub async fn set_related_articles(
         } else if !existing.contains(other) {
             errors.push(ParameterError {
                 parameter: format!("articles[{i}]"),
-                reason: format!("article {other} does not exist"),
+                reason: format!("article {other} does not exist or is not yours to see"),
             });
         }
     }

@@ -394,11 +394,8 @@ pub async fn get_article(
     path: web::Path<String>,
     query: web::Query<ArticleQuery>,
 ) -> ApiResult<HttpResponse> {
-    let slug = path.into_inner();
+    let slug = params::path_slug("slug", &path)?;
     let (fields, with_related) = article_options(&query)?;
-    if !crate::domain::text::is_slug(&slug) {
-        return Err(ApiError::not_found("article", slug));
-    }
     let mut conn = state.conn().await?;
     let Some(row) = article::find_visible_by_slug(&conn, &slug).await? else {
         // A renamed article answers at its old address with a redirect.
@@ -615,12 +612,9 @@ pub async fn list_related_articles(
     path: web::Path<String>,
     query: web::Query<RelatedQuery>,
 ) -> ApiResult<HttpResponse> {
-    let slug = path.into_inner();
+    let slug = params::path_slug("slug", &path)?;
     let limit = params::limit(query.limit.as_deref(), DEFAULT_RELATED, MAX_RELATED)?;
     let strategy = Strategy::parse(query.strategy.as_deref())?;
-    if !crate::domain::text::is_slug(&slug) {
-        return Err(ApiError::not_found("article", slug));
-    }
     let conn = state.conn().await?;
     let conn = &*conn;
     let (row, tree) = try_join!(

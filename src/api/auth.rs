@@ -62,18 +62,17 @@ impl FromRequest for Staff {
             let token = bearer.ok_or_else(|| {
                 ApiError::Unauthorized("send `Authorization: Bearer <access token>`".into())
             })?;
-            let claims = state.settings.tokens.verify(&token).map_err(|reason| {
-                ApiError::Unauthorized(format!("the access token is not valid ({reason})"))
-            })?;
-            let id: i64 = claims
-                .sub
-                .parse()
-                .map_err(|_| ApiError::Unauthorized("the access token names no user".into()))?;
+            // One reason for every refusal: which check failed is logged,
+            // not told.
+            let refused = || ApiError::Unauthorized("the access token is not valid".into());
+            let claims = state.settings.tokens.verify(&token).ok_or_else(refused)?;
+            let id: i64 = claims.sub.parse().map_err(|_| refused())?;
             let mut conn = state.conn().await?;
-            let user = staff::find(&mut conn, id)
+            let user = staff::session_user(&mut conn, id, &claims.sid)
                 .await?
-                .filter(|u| u.active)
-                .ok_or_else(|| ApiError::Unauthorized("the account is disabled or gone".into()))?;
+                // Issued before the password changed: from an older sign-in.
+                .filter(|u| claims.iat >= u.password_changed_at.timestamp())
+                .ok_or_else(refused)?;
             let role = Role::parse(&user.role)
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role {}", user.role)))?;
             Ok(Staff {
@@ -127,28 +126,43 @@ pub struct Me {
     pub role: Role,
 }
 
-fn client_key(req: &HttpRequest) -> String {
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    format!("ip:{ip}")
-}
+/// Sign-in attempts: per account and address (a guesser at one account),
+/// per account (guessers spread over many addresses; short waits, so its
+/// owner gets in), per address (one address trying many accounts, and
+/// logins of any outcome).
+const PAIR: staff::Throttle = staff::Throttle {
+    free: 5,
+    max_delay_secs: 300,
+};
+const ACCOUNT: staff::Throttle = staff::Throttle {
+    free: 20,
+    max_delay_secs: 60,
+};
+const ADDRESS: staff::Throttle = staff::Throttle {
+    free: 30,
+    max_delay_secs: 300,
+};
+
+/// How long a login waits for a turn at the password hash before giving up.
+const HASH_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn issue(
     state: &AppState,
     conn: &mut diesel_async::AsyncPgConnection,
     user: &staff::StaffUser,
-    family: Option<String>,
+    session: Option<String>,
 ) -> ApiResult<TokenResponse> {
     let role = Role::parse(&user.role)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role")))?;
     let now = Utc::now();
     let keys = &state.settings.tokens;
-    let (access_token, expires) = keys.issue(user.id, role, now)?;
+    let session = match session {
+        Some(session) => session,
+        None => staff::create_session(conn, user.id).await?,
+    };
+    let (access_token, expires) = keys.issue(user.id, &session, role, now)?;
     let (refresh_token, digest) = auth::new_opaque_token();
-    let family = family.unwrap_or_else(|| auth::new_opaque_token().1);
-    staff::store_refresh(conn, user.id, &family, &digest, now + keys.refresh_ttl).await?;
+    staff::store_refresh(conn, user.id, &session, &digest, now + keys.refresh_ttl).await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -163,12 +177,41 @@ async fn issue(
     })
 }
 
+/// Checks `password` against `hash` (or burns the same time when there is
+/// no account) on the blocking pool, a bounded number at a time, so a burst
+/// of logins cannot take every core from readers.
+async fn check_password(
+    state: &AppState,
+    password: String,
+    hash: Option<String>,
+) -> ApiResult<bool> {
+    let permit = tokio::time::timeout(HASH_QUEUE_TIMEOUT, state.password_checks.acquire())
+        .await
+        .map_err(|_| ApiError::Unavailable("too many sign-ins at once".into()))?
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let ok = web::block(move || match hash {
+        Some(hash) => auth::verify_password(&password, &hash),
+        None => {
+            auth::verify_against_nothing(&password);
+            false
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    drop(permit);
+    Ok(ok)
+}
+
 /// Sign in with email and password.
 ///
-/// Returns a short-lived access token and a single-use refresh token. After
-/// 5 failures in 15 minutes for one account or one client address, further
-/// attempts are refused for 5 minutes (429 with `Retry-After`). The answer
-/// never tells whether the email exists.
+/// Returns a short-lived access token and a single-use refresh token.
+/// Attempts are throttled before the password is checked, whatever their
+/// outcome: after 5 attempts in 15 minutes for one account from one
+/// address, 20 for one account, or 30 from one address, each further
+/// attempt must wait 1, 2, 4, … seconds after the previous one (429 with
+/// `Retry-After`; at most 5 minutes, 1 minute for an account). A success
+/// clears its account's counters. The answer never tells whether the email
+/// exists.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
@@ -177,7 +220,8 @@ async fn issue(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 400, description = "The body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many sign-ins at once, or the database is unreachable; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
@@ -188,39 +232,45 @@ pub async fn login(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let email = body.email.trim().to_lowercase();
-    let keys = [format!("email:{email}"), client_key(&req)];
-    let mut conn = state.conn().await?;
-    for key in &keys {
-        if let Some(wait) = staff::locked_for(&mut conn, key).await? {
-            return Err(ApiError::TooManyRequests(wait));
-        }
+    if email.len() > 254 || email.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "email",
+            "must be an email address of at most 254 characters",
+        ));
     }
-    let user = staff::find_by_email(&mut conn, &email).await?;
-    let password = body.password;
-    let verified = match user {
-        Some(user) => {
-            let hash = user.password_hash.clone();
-            let ok = web::block(move || auth::verify_password(&password, &hash))
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?;
-            (ok && user.active).then_some(user)
+    if body.password.len() > 1024 || body.password.contains('\0') {
+        return Err(ApiError::invalid(
+            "password",
+            "must be at most 1024 bytes, without NUL",
+        ));
+    }
+    let address = crate::http::client::client_ip(&req, &state.settings.trusted_proxies)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let account_key = format!("account:{email}");
+    let pair_key = format!("pair:{email}|{address}");
+    let user = {
+        let mut conn = state.conn().await?;
+        let checks = [
+            (format!("address:{address}"), ADDRESS),
+            (account_key.clone(), ACCOUNT),
+            (pair_key.clone(), PAIR),
+        ];
+        for (key, throttle) in &checks {
+            if let Err(wait) = staff::take_attempt(&mut conn, key, *throttle).await? {
+                return Err(ApiError::TooManyRequests(wait));
+            }
         }
-        None => {
-            web::block(move || auth::verify_against_nothing(&password))
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?;
-            None
-        }
+        staff::find_by_email(&mut conn, &email).await?
+        // The connection goes back to the pool before the slow hash.
     };
-    let Some(user) = verified else {
-        for key in &keys {
-            staff::record_failure(&mut conn, key).await?;
-        }
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = check_password(&state, body.password, hash).await?;
+    let Some(user) = user.filter(|u| verified && u.active) else {
         return Err(ApiError::Unauthorized("wrong email or password".into()));
     };
-    for key in &keys {
-        staff::clear_failures(&mut conn, key).await?;
-    }
+    let mut conn = state.conn().await?;
+    staff::forget_attempts(&mut conn, &pair_key).await?;
+    staff::forget_attempts(&mut conn, &account_key).await?;
     let tokens = issue(&state, &mut conn, &user, None).await?;
     crate::models::audit::record(
         &mut conn,
@@ -287,10 +337,8 @@ pub async fn refresh(
     }
 }
 
-/// Sign out: revoke the refresh token (and its whole sign-in).
-///
-/// Access tokens already issued stay valid until they expire (15 minutes by
-/// default).
+/// Sign out: end the sign-in of this refresh token. Its refresh tokens and
+/// every access token issued for it stop working at once.
 #[utoipa::path(
     operation_id = "logout",
     tag = "auth",

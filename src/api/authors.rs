@@ -55,7 +55,7 @@ pub async fn get_author(
     path: web::Path<String>,
     _: web::Query<crate::api::params::NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let slug = path.into_inner();
+    let slug = crate::api::params::path_slug("slug", &path)?;
     let conn = state.conn().await?;
     let found = author::find_by_slug(&conn, &slug)
         .await?

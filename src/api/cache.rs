@@ -28,6 +28,10 @@ use actix_web::{Error, HttpRequest, HttpResponse};
 /// At most this much response data is kept in memory.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// What an entry costs beyond its key and body (measured roughly: the
+/// struct, two header values, the Arc and moka's per-entry records).
+const ENTRY_OVERHEAD: usize = 256;
+
 /// How long an expired entry may still be handed out while another
 /// request recomputes it.
 const GRACE: Duration = Duration::from_secs(10);
@@ -80,7 +84,14 @@ impl ResponseCache {
             moka::sync::Cache::builder()
                 .max_capacity(CACHE_BYTES)
                 .weigher(|key: &String, value: &Arc<Cached>| {
-                    u32::try_from(key.len() + value.body.len()).unwrap_or(u32::MAX)
+                    // The key is held twice (map and policy), plus headers,
+                    // the Arc and moka's own bookkeeping.
+                    let bytes = 2 * key.len()
+                        + value.body.len()
+                        + value.etag.len()
+                        + value.content_type.len()
+                        + ENTRY_OVERHEAD;
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
                 .time_to_live(ttl + GRACE)
                 .build()
@@ -150,9 +161,12 @@ pub async fn cache_and_etag(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     // Only anonymous public reads: never a staff member's view of anything.
+    // The router matches the decoded path (`/%61dmin` is `/admin`), so
+    // that is the one judged here, not the raw one.
+    let path = req.match_info().as_str();
     let personal = req.headers().contains_key(header::AUTHORIZATION)
-        || req.path().starts_with("/api/v1/admin")
-        || req.path().starts_with("/api/v1/auth");
+        || path.starts_with("/api/v1/admin")
+        || path.starts_with("/api/v1/auth");
     if req.method() != Method::GET || personal {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
@@ -179,6 +193,15 @@ pub async fn cache_and_etag(
         .get(header::CONTENT_TYPE)
         .is_some_and(|ct| ct.as_bytes().starts_with(b"application/json"));
     if response.status() != StatusCode::OK || !is_json {
+        // Gone or changed (a takedown answers 404): the stale copy must not
+        // be handed out again. A server-side failure keeps it, so readers
+        // get the last good answer while the database is away.
+        if _refresh.is_some()
+            && !response.status().is_server_error()
+            && let Some(entries) = cache.as_ref().and_then(|c| c.entries.as_ref())
+        {
+            entries.invalidate(&key);
+        }
         return Ok(response.map_into_boxed_body());
     }
     let content_type = response

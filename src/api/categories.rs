@@ -91,7 +91,7 @@ pub async fn get_category(
     path: web::Path<String>,
     _: web::Query<NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let slug = path.into_inner();
+    let slug = crate::api::params::path_slug("slug", &path)?;
     let conn = state.conn().await?;
     let conn = &*conn;
     let (tree, own) = try_join!(CategoryTree::load(conn), category::article_counts(conn))?;

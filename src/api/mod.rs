@@ -31,18 +31,22 @@ pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
     pub views: Arc<ViewCounter>,
+    /// Turns at the password hash: at most half the cores hash at once.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(pool: DbPool, settings: Settings) -> Self {
         let views = ViewCounter::new(
             std::time::Duration::from_secs(settings.view_window_secs),
+            settings.views_per_address,
             settings.timezone,
         );
         Self {
             pool,
             settings: Arc::new(settings),
             views: Arc::new(views),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(password_check_slots())),
         }
     }
 
@@ -72,6 +76,10 @@ impl AppState {
     pub async fn conn(&self) -> ApiResult<DbConn> {
         Ok(self.pool.get().await?)
     }
+}
+
+fn password_check_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 /// The versioned public API. Literal segments (`/articles/id/…`) are

@@ -24,26 +24,25 @@ pub struct ViewRecorded {
 }
 
 /// Who is viewing: the app's own install id when it sends one, else the
-/// address and user agent.
-fn client_of(req: &HttpRequest) -> String {
+/// address and user agent; and the address alone, which caps what one
+/// address can count however it varies the rest.
+fn client_of(req: &HttpRequest, state: &AppState) -> (String, String) {
+    let address = crate::http::client::client_ip(req, &state.settings.trusted_proxies)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     if let Some(id) = req
         .headers()
         .get("x-client-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 200)
     {
-        return format!("id:{id}");
+        return (format!("id:{id}"), address);
     }
     let agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let info = req.connection_info();
-    format!(
-        "ip:{}|{agent}",
-        info.realip_remote_addr().unwrap_or("unknown")
-    )
+    (format!("ip:{address}|{agent}"), address)
 }
 
 /// Record a view of a published article.
@@ -70,10 +69,7 @@ pub async fn record_view(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let slug = path.into_inner();
-    if !crate::domain::text::is_slug(&slug) {
-        return Err(ApiError::not_found("article", slug));
-    }
+    let slug = crate::api::params::path_slug("slug", &path)?;
     let id = match state.views.known_id(&slug) {
         Some(id) => id,
         None => {
@@ -86,7 +82,8 @@ pub async fn record_view(
             id
         }
     };
-    let counted = state.views.record(id, &client_of(&req), Utc::now());
+    let (client, address) = client_of(&req, &state);
+    let counted = state.views.record(id, &client, &address, Utc::now());
     Ok(HttpResponse::Accepted()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ViewRecorded { counted }))

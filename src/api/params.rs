@@ -74,6 +74,12 @@ pub fn slug<'a>(name: &str, value: Option<&'a str>) -> ApiResult<Option<&'a str>
     }
 }
 
+/// A slug path segment (`/tags/{slug}`): anything else is a 400, so no
+/// stray byte (NUL, say) reaches the database.
+pub fn path_slug(name: &str, raw: &str) -> ApiResult<String> {
+    slug(name, Some(raw)).map(|_| raw.to_owned())
+}
+
 /// A comma-separated list whose every entry is one of `allowed`.
 pub fn names(
     name: &str,

@@ -341,7 +341,7 @@ pub async fn suggest_titles(
     let items = rows
         .into_iter()
         .map(|r| Suggestion {
-            url: presenter.article_url(&r.slug, None),
+            url: presenter.article_url(&r.slug),
             title_html: marker.highlight(&r.title, false),
             published_at: presenter.time(r.published_at),
             id: r.id,

@@ -39,7 +39,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let mut response = if ready {
         HttpResponse::Ok()
     } else {
-        HttpResponse::ServiceUnavailable()
+        let mut unavailable = HttpResponse::ServiceUnavailable();
+        unavailable.insert_header(("Retry-After", "1"));
+        unavailable
     };
     response
         .insert_header(("Cache-Control", "no-store"))

@@ -95,7 +95,7 @@ pub async fn get_tag(
     path: web::Path<String>,
     _: web::Query<params::NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let slug = path.into_inner();
+    let slug = params::path_slug("slug", &path)?;
     let conn = state.conn().await?;
     let found = tag::find_by_slug(&conn, &slug)
         .await?

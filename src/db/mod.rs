@@ -63,12 +63,40 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<usize> {
     .await?
 }
 
+/// On the private cluster: the application role, not a superuser, with its
+/// password from the cluster's credentials. Idempotent.
+pub async fn ensure_app_role(cluster: &EmbeddedPostgres) -> anyhow::Result<()> {
+    let admin_url = cluster.admin_url("postgres");
+    let mut conn = AsyncPgConnection::establish(&admin_url)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&admin_url)))?;
+    let role = quote_ident(embedded::APP_ROLE);
+    diesel::sql_query(format!(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{app}') THEN CREATE ROLE {role}; END IF; \
+         END $$",
+        app = embedded::APP_ROLE
+    ))
+    .execute(&mut conn)
+    .await?;
+    // The password is ours (base64url): nothing in it needs quoting.
+    diesel::sql_query(format!(
+        "ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
+         PASSWORD '{}'",
+        cluster.app_password()
+    ))
+    .execute(&mut conn)
+    .await?;
+    Ok(())
+}
+
 /// Creates `database` on the server of `admin_url` unless it exists,
-/// optionally as a copy of `template`.
+/// optionally as a copy of `template` and owned by `owner`.
 pub async fn create_database(
     admin_url: &str,
     database: &str,
     template: Option<&str>,
+    owner: Option<&str>,
 ) -> anyhow::Result<bool> {
     let mut conn = AsyncPgConnection::establish(admin_url)
         .await
@@ -84,6 +112,9 @@ pub async fn create_database(
     let mut sql = format!("CREATE DATABASE {}", quote_ident(database));
     if let Some(template) = template {
         sql.push_str(&format!(" TEMPLATE {}", quote_ident(template)));
+    }
+    if let Some(owner) = owner {
+        sql.push_str(&format!(" OWNER {}", quote_ident(owner)));
     }
     diesel::sql_query(sql).execute(&mut conn).await?;
     Ok(true)

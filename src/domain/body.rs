@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::text::is_web_url;
+use crate::domain::text::{defuse_markup, is_web_url};
 
 /// One block of an article body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -40,7 +40,9 @@ pub enum Block {
     /// A quotation, with an optional citation.
     #[schema(example = json!({"type": "quote", "text": "Bình đẳng giới là trách nhiệm của toàn xã hội.", "citation": "Sở LĐ-TB&XH"}))]
     Quote {
+        /// Inline HTML, as a paragraph's.
         text: String,
+        /// Inline HTML, as a paragraph's.
         #[serde(default)]
         citation: Option<String>,
     },
@@ -51,8 +53,10 @@ pub enum Block {
         /// The media record as it was when the article was saved.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         media: Option<MediaSnapshot>,
+        /// Inline HTML, as a paragraph's.
         #[serde(default)]
         caption: Option<String>,
+        /// Inline HTML, as a paragraph's.
         #[serde(default)]
         credit: Option<String>,
     },
@@ -62,6 +66,7 @@ pub enum Block {
         /// For example `youtube`, `facebook`, `tiktok`.
         provider: String,
         url: String,
+        /// Plain text (it becomes the link's text in `body_html`).
         #[serde(default)]
         title: Option<String>,
     },
@@ -100,7 +105,10 @@ pub struct Rendered {
 /// Vietnamese news is read at roughly this pace.
 const WORDS_PER_MINUTE: usize = 200;
 
-static INLINE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+static INLINE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(inline_builder);
+
+/// What inline text may keep: a few phrasing tags and http(s)/mailto links.
+pub fn inline_builder() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::empty();
     builder
         .tags(HashSet::from(["strong", "em", "b", "i", "a"]))
@@ -109,7 +117,7 @@ static INLINE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .link_rel(Some("noopener noreferrer"))
         .clean_content_tags(HashSet::from(["script", "style"]));
     builder
-});
+}
 
 static STRIP: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::empty();
@@ -122,16 +130,67 @@ pub fn sanitize_inline(text: &str) -> String {
     INLINE.clean(text).to_string()
 }
 
-/// Inline text with every tag removed and entities decoded.
+/// Inline text as plain text: every tag removed and entities decoded, but
+/// what was escaped text never comes back as a tag (see
+/// [`defuse_markup`]).
 pub fn strip_inline(text: &str) -> String {
     let escaped = STRIP.clean(text).to_string();
-    escaped
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    defuse_markup(
+        &escaped
+            .replace("&nbsp;", "\u{a0}")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// Whether inline HTML links anywhere but http(s), mailto or a relative
+/// address, judged on the `href`s a browser would see (entities decoded,
+/// tabs and newlines dropped), not on the raw text: `Open data: …` is text.
+pub fn has_unsafe_link(text: &str) -> bool {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let found = Arc::new(AtomicBool::new(false));
+    let flag = found.clone();
+    let mut builder = inline_builder();
+    // ammonia drops links of schemes it does not allow before the filter
+    // sees them: let the dangerous ones through to be reported (other
+    // unknown schemes are still dropped when the text is sanitised).
+    builder.add_url_schemes([
+        "javascript",
+        "vbscript",
+        "data",
+        "file",
+        "blob",
+        "filesystem",
+    ]);
+    builder.attribute_filter(move |_, attribute, value| {
+        if attribute == "href" && !is_safe_href(value) {
+            flag.store(true, Ordering::Relaxed);
+        }
+        Some(value.into())
+    });
+    builder.clean(text);
+    found.load(Ordering::Relaxed)
+}
+
+fn is_safe_href(value: &str) -> bool {
+    // Browsers drop tabs and newlines anywhere in a URL, and leading spaces
+    // and control characters.
+    let url: String = value
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let end = url.find(['/', '?', '#']).unwrap_or(url.len());
+    match url[..end].split_once(':') {
+        None => true,
+        Some((scheme, _)) => ["http", "https", "mailto"]
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s)),
+    }
 }
 
 /// `text` with the five HTML-significant characters escaped.
@@ -189,7 +248,7 @@ pub fn render(blocks: &[Block]) -> Rendered {
             Block::Quote { text: t, citation } => {
                 let _ = write!(html, "<blockquote><p>{}</p>", sanitize_inline(t));
                 if let Some(c) = citation.as_deref().filter(|c| !c.trim().is_empty()) {
-                    let _ = write!(html, "<cite>{}</cite>", escape_text(c));
+                    let _ = write!(html, "<cite>{}</cite>", sanitize_inline(c));
                 }
                 html.push_str("</blockquote>");
                 push_text(&strip_inline(t));
@@ -219,7 +278,7 @@ pub fn render(blocks: &[Block]) -> Rendered {
                     html.push_str("<figcaption>");
                     html.push_str(&sanitize_inline(caption));
                     if !credit.is_empty() {
-                        let _ = write!(html, " <small>{}</small>", escape_text(credit));
+                        let _ = write!(html, " <small>{}</small>", sanitize_inline(credit));
                     }
                     html.push_str("</figcaption>");
                 }
@@ -272,7 +331,7 @@ mod tests {
             },
             Block::Quote {
                 text: "Trích dẫn".into(),
-                citation: Some("<b>Nguồn</b>".into()),
+                citation: Some("<b>Nguồn</b><img src=x onerror=alert(1)>".into()),
             },
         ];
         let r = render(&blocks);
@@ -281,7 +340,9 @@ mod tests {
         assert!(!r.html.contains("script"));
         assert!(!r.html.contains("javascript"));
         assert!(!r.html.contains("onclick"));
-        assert!(r.html.contains("<cite>&lt;b&gt;Nguồn&lt;/b&gt;</cite>"));
+        assert!(!r.html.contains("onerror"));
+        // Citations are inline HTML, sanitised as paragraphs are.
+        assert!(r.html.contains("<cite><b>Nguồn</b></cite>"));
         assert_eq!(r.text, "Bình đẳng giới\n\nMột đoạn văn & bản\n\nTrích dẫn");
         assert_eq!(r.word_count, 9);
         assert_eq!(r.reading_time_minutes, 1);

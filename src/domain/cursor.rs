@@ -66,6 +66,10 @@ fn unpack(text: &str, scope: &str) -> Result<String, ApiError> {
         .and_then(|r| r.strip_prefix(scope))
         .and_then(|r| r.strip_prefix('|'))
         .ok_or(ApiError::InvalidCursor)?;
+    // We never issue control characters; PostgreSQL refuses NUL outright.
+    if rest.chars().any(char::is_control) {
+        return Err(ApiError::InvalidCursor);
+    }
     Ok(rest.to_owned())
 }
 

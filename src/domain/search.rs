@@ -279,6 +279,11 @@ fn words_of(raw: &str) -> Vec<String> {
         .collect()
 }
 
+/// A lexeme as tsquery text reads it between single quotes.
+fn quote_lexeme(word: &str) -> String {
+    word.replace('\\', "\\\\").replace('\'', "''")
+}
+
 fn fold_d(text: &str) -> String {
     text.replace('đ', "d").replace('Đ', "D")
 }
@@ -293,9 +298,10 @@ fn render(term: &Term, exact: bool, scope: Scope, prefix_last: bool) -> String {
         if i > 0 {
             out.push_str(" <-> ");
         }
-        // Words hold only letters and digits, so quoting cannot be escaped.
+        // Parsed words hold only letters and digits, but corrected ones are
+        // folded by deunicode (`ь` → `'`): quote whatever a word holds.
         let word = if exact { word.clone() } else { fold_d(word) };
-        let _ = write!(out, "'{word}'");
+        let _ = write!(out, "'{}'", quote_lexeme(&word));
         let prefix = prefix_last && i == term.words.len() - 1;
         let weights = match scope {
             Scope::Anywhere => "",

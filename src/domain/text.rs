@@ -31,11 +31,34 @@ pub fn is_http_url(url: &str) -> bool {
 /// An http(s) URL or a path on the site (`/media/…`): what links, media
 /// records and avatars may point to. At most 2,000 bytes.
 pub fn is_web_url(url: &str) -> bool {
-    url.len() <= 2000 && (is_http_url(url) || (url.trim().starts_with('/') && is_clean(url.trim())))
+    let path = url.trim();
+    // `//host/…` and `/\host/…` are other sites to a browser, not paths.
+    let site_path = path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\");
+    url.len() <= 2000 && (is_http_url(url) || (site_path && is_clean(path)))
 }
 
 fn is_clean(url: &str) -> bool {
     !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Plain text that can never become markup: a `<` directly followed by a
+/// letter, `/`, `!` or `?` (what opens a tag or comment in HTML) gets a
+/// zero-width space after it. Readers see the same text; a client that
+/// wrongly inserts plain text as HTML gets text, never an element.
+pub fn defuse_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'))
+        {
+            out.push('\u{200b}');
+        }
+    }
+    out
 }
 
 /// The first `max_chars` characters of `text` or fewer, cut at a word
@@ -80,6 +103,7 @@ mod tests {
         assert!(is_web_url("/media/a.jpg") && is_web_url("https://x.vn/a.jpg"));
         assert!(!is_web_url("data:image/png;base64,x") && !is_web_url("/a\nb"));
         assert!(!is_web_url(&format!("/{}", "a".repeat(2000))));
+        assert!(!is_web_url("//attacker.example/x.jpg") && !is_web_url("/\\attacker.example"));
     }
 
     #[test]
@@ -91,6 +115,17 @@ mod tests {
         assert_eq!(slugify("Đông Mai, Đắk Lắk"), "dong-mai-dak-lak");
         assert!(is_slug("dong-mai-2"));
         assert!(!is_slug("Dong-mai") && !is_slug("a--b") && !is_slug("-a") && !is_slug(""));
+    }
+
+    #[test]
+    fn plain_text_never_opens_a_tag() {
+        assert_eq!(defuse_markup("a < b, 3<4"), "a < b, 3<4");
+        assert_eq!(
+            defuse_markup("<img src=x onerror=alert(1)></p><!--"),
+            "<\u{200b}img src=x onerror=alert(1)><\u{200b}/p><\u{200b}!--"
+        );
+        let once = defuse_markup("<b>");
+        assert_eq!(defuse_markup(&once), once);
     }
 
     #[test]

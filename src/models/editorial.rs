@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::body::{Block, MediaSnapshot, sanitize_inline};
+use crate::domain::body::{Block, MediaSnapshot, has_unsafe_link, render, sanitize_inline};
 use crate::domain::text;
 use crate::error::{ApiError, ParameterError};
 use crate::models::article::Article;
@@ -83,16 +83,11 @@ fn invalid(errors: &mut Vec<ParameterError>, field: impl Into<String>, reason: i
     });
 }
 
-const UNSAFE_SCHEMES: &[&str] = &["javascript:", "vbscript:", "data:", "file:"];
-
-fn has_unsafe_link(text: &str) -> bool {
-    let folded: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    UNSAFE_SCHEMES.iter().any(|s| folded.contains(s))
-}
+/// Most blocks, list items, and bytes of plain text a body may have; the
+/// text bound keeps the search vectors under PostgreSQL's 1 MB limit.
+pub const MAX_BLOCKS: usize = 500;
+pub const MAX_LIST_ITEMS: usize = 200;
+pub const MAX_BODY_TEXT_BYTES: usize = 300_000;
 
 /// Checks every field, collecting every problem (nothing is written when
 /// there is one), sanitises inline HTML and fills in image snapshots.
@@ -130,8 +125,13 @@ pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Res
     {
         invalid(&mut errors, "canonical_url", "must be an http(s) URL");
     }
-    if state.body.len() > 500 {
-        invalid(&mut errors, "body", "may have at most 500 blocks");
+    if state.body.len() > MAX_BLOCKS {
+        invalid(
+            &mut errors,
+            "body",
+            format!("may have at most {MAX_BLOCKS} blocks"),
+        );
+        return Err(ApiError::Validation(errors));
     }
 
     let mut image_ids = Vec::new();
@@ -157,26 +157,43 @@ pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Res
                 check_text(&mut errors, "text", text);
             }
             Block::List { items, .. } => {
-                if items.is_empty() {
-                    invalid(&mut errors, at("items"), "must not be empty");
+                if items.is_empty() || items.len() > MAX_LIST_ITEMS {
+                    invalid(
+                        &mut errors,
+                        at("items"),
+                        format!("must have 1 to {MAX_LIST_ITEMS} items"),
+                    );
+                    continue;
                 }
                 for (j, item) in items.iter().enumerate() {
                     check_text(&mut errors, &format!("items[{j}]"), item);
                 }
             }
-            Block::Quote { text, .. } => check_text(&mut errors, "text", text),
-            Block::Image {
-                media_id, caption, ..
-            } => {
-                image_ids.push((i, *media_id));
-                if let Some(c) = caption
-                    && has_unsafe_link(c)
-                {
+            Block::Quote { text, citation } => {
+                check_text(&mut errors, "text", text);
+                if citation.as_deref().is_some_and(has_unsafe_link) {
                     invalid(
                         &mut errors,
-                        at("caption"),
+                        at("citation"),
                         "contains a link with an unsafe scheme",
                     );
+                }
+            }
+            Block::Image {
+                media_id,
+                caption,
+                credit,
+                ..
+            } => {
+                image_ids.push((i, *media_id));
+                for (field, value) in [("caption", caption), ("credit", credit)] {
+                    if value.as_deref().is_some_and(has_unsafe_link) {
+                        invalid(
+                            &mut errors,
+                            at(field),
+                            "contains a link with an unsafe scheme",
+                        );
+                    }
                 }
             }
             Block::Embed { provider, url, .. } => {
@@ -236,16 +253,43 @@ pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Res
     if !category_exists {
         invalid(&mut errors, "category", "does not exist");
     }
+    if errors.is_empty() && render(&state.body).text.len() > MAX_BODY_TEXT_BYTES {
+        invalid(
+            &mut errors,
+            "body",
+            format!("may hold at most {MAX_BODY_TEXT_BYTES} bytes of text"),
+        );
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
 
+    // Plain-text fields never carry markup; inline HTML fields are sanitised.
+    let defuse = |v: &mut String| *v = text::defuse_markup(v);
+    defuse(&mut state.title);
+    defuse(&mut state.summary);
+    for v in [
+        &mut state.cover_caption,
+        &mut state.source,
+        &mut state.meta_title,
+        &mut state.meta_description,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        defuse(v);
+    }
     for block in &mut state.body {
         match block {
             Block::Paragraph { text } | Block::Heading { text, .. } => {
                 *text = sanitize_inline(text)
             }
-            Block::Quote { text, .. } => *text = sanitize_inline(text),
+            Block::Quote { text, citation } => {
+                *text = sanitize_inline(text);
+                if let Some(c) = citation {
+                    *c = sanitize_inline(c);
+                }
+            }
             Block::List { items, .. } => items
                 .iter_mut()
                 .for_each(|item| *item = sanitize_inline(item)),
@@ -253,8 +297,11 @@ pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Res
                 media_id,
                 media,
                 caption,
-                ..
+                credit,
             } => {
+                if let Some(c) = credit {
+                    *c = sanitize_inline(c);
+                }
                 let m = &found_media[media_id];
                 *media = Some(MediaSnapshot {
                     url: m.url.clone(),
@@ -267,7 +314,14 @@ pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Res
                     *c = sanitize_inline(c);
                 }
             }
-            Block::Embed { .. } => {}
+            Block::Embed {
+                provider, title, ..
+            } => {
+                defuse(provider);
+                if let Some(t) = title {
+                    defuse(t);
+                }
+            }
         }
     }
     Ok(())
@@ -361,6 +415,44 @@ pub async fn free_slug(
     unreachable!("some suffix is free")
 }
 
+/// Refuses a slug that a route reserves, that another article has, or that
+/// another article had (its old address must keep redirecting there).
+async fn check_slug_is_free(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    id: Option<i64>,
+) -> Result<(), ApiError> {
+    if RESERVED_SLUGS.contains(&slug) {
+        return Err(ApiError::validation(
+            "slug",
+            format!("`{slug}` is reserved by the API's own routes"),
+        ));
+    }
+    let now: Option<i64> = articles::table
+        .filter(articles::slug.eq(slug))
+        .select(articles::id)
+        .first(conn)
+        .await
+        .optional()?;
+    let before: Option<i64> = article_slugs::table
+        .filter(article_slugs::slug.eq(slug))
+        .select(article_slugs::article_id)
+        .first(conn)
+        .await
+        .optional()?;
+    if now.is_some_and(|other| Some(other) != id) {
+        return Err(ApiError::Conflict(format!(
+            "another article has the slug `{slug}`"
+        )));
+    }
+    if before.is_some_and(|other| Some(other) != id) {
+        return Err(ApiError::Conflict(format!(
+            "`{slug}` was another article's address and still leads to it"
+        )));
+    }
+    Ok(())
+}
+
 /// Where an article moved to, for a slug it used to have.
 pub async fn moved_to(conn: &mut AsyncPgConnection, old_slug: &str) -> QueryResult<Option<String>> {
     article_slugs::table
@@ -392,6 +484,7 @@ pub async fn save(
     workflow: &Workflow,
     action: &str,
 ) -> Result<Article, ApiError> {
+    check_slug_is_free(conn, &state.slug, id).await?;
     let derived = Derived::new(&state.summary, &state.body);
     let now = Utc::now();
     let row = (
@@ -485,9 +578,14 @@ pub async fn save(
                     .execute(conn)
                     .await?;
             }
-            diesel::delete(article_slugs::table.filter(article_slugs::slug.eq(&updated.slug)))
-                .execute(conn)
-                .await?;
+            // Its own former address, taken back: no longer a redirect.
+            diesel::delete(
+                article_slugs::table
+                    .filter(article_slugs::slug.eq(&updated.slug))
+                    .filter(article_slugs::article_id.eq(id)),
+            )
+            .execute(conn)
+            .await?;
             updated
         }
     };

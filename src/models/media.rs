@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::schema::media;
+use crate::schema::{articles, media};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = media)]
@@ -41,4 +41,26 @@ pub async fn by_ids(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Ve
             .into_boxed(),
     };
     query.select(Media::as_select()).load(&mut conn).await
+}
+
+/// Articles that use media record `id` (as cover, social image or in an
+/// image block), with who created each; at most `limit`.
+pub async fn users(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, Option<i64>)>> {
+    use diesel::PgJsonbExpressionMethods;
+    articles::table
+        .filter(
+            articles::cover_media_id
+                .eq(id)
+                .or(articles::social_image_id.eq(id))
+                .or(articles::body.contains(serde_json::json!([{"media_id": id}]))),
+        )
+        .select((articles::id, articles::created_by))
+        .order(articles::id)
+        .limit(limit)
+        .load(conn)
+        .await
 }

@@ -221,7 +221,13 @@ pub async fn corrections(
     Ok(rows.into_iter().map(|r| (r.input, r.fixed)).collect())
 }
 
-/// The plain-text bodies of `ids`, for snippets of body matches.
+/// How much of a body a snippet is looked for in: enough for any real
+/// match near the top, and a bound on the work for a huge body.
+pub const SNIPPET_SOURCE_CHARS: i32 = 20_000;
+
+diesel::define_sql_function!(fn left(text: Text, n: diesel::sql_types::Integer) -> Text);
+
+/// The start of the plain-text bodies of `ids`, for snippets of body matches.
 pub async fn bodies(
     mut conn: &AsyncPgConnection,
     ids: &[i64],
@@ -233,7 +239,10 @@ pub async fn bodies(
     }
     articles::table
         .filter(articles::id.eq_any(ids.to_vec()))
-        .select((articles::id, articles::body_text))
+        .select((
+            articles::id,
+            left(articles::body_text, SNIPPET_SOURCE_CHARS),
+        ))
         .load(&mut conn)
         .await
 }

@@ -1,10 +1,10 @@
 //! Staff users, their refresh tokens and the login throttle.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::schema::{login_failures, refresh_tokens, staff_users};
+use crate::schema::{login_throttle, refresh_tokens, staff_sessions, staff_users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = staff_users)]
@@ -17,6 +17,7 @@ pub struct StaffUser {
     pub password_hash: String,
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    pub password_changed_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Insertable)]
@@ -76,7 +77,7 @@ pub async fn set_role(conn: &mut AsyncPgConnection, email: &str, role: &str) -> 
         .await
 }
 
-/// Disables an account and revokes its refresh tokens.
+/// Disables an account and ends its sign-ins.
 pub async fn disable(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<usize> {
     let ids: Vec<i64> =
         diesel::update(staff_users::table.filter(staff_users::email.eq(email.to_lowercase())))
@@ -87,11 +88,64 @@ pub async fn disable(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<u
             .returning(staff_users::id)
             .get_results(conn)
             .await?;
-    diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq_any(&ids)))
-        .set(refresh_tokens::revoked_at.eq(Utc::now()))
+    for id in &ids {
+        revoke_sessions_of(conn, *id).await?;
+    }
+    Ok(ids.len())
+}
+
+/// Starts a sign-in; its id is also its refresh tokens' family.
+pub async fn create_session(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<String> {
+    let id = crate::auth::new_opaque_token().1;
+    diesel::insert_into(staff_sessions::table)
+        .values((
+            staff_sessions::id.eq(&id),
+            staff_sessions::user_id.eq(user_id),
+        ))
         .execute(conn)
         .await?;
-    Ok(ids.len())
+    Ok(id)
+}
+
+/// The active user whose live sign-in `session` is.
+pub async fn session_user(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    session: &str,
+) -> QueryResult<Option<StaffUser>> {
+    staff_users::table
+        .inner_join(staff_sessions::table)
+        .filter(staff_users::id.eq(user_id))
+        .filter(staff_users::active.eq(true))
+        .filter(staff_sessions::id.eq(session))
+        .filter(staff_sessions::revoked_at.is_null())
+        .select(StaffUser::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Ends every sign-in of a user (disabled, or a new password): their
+/// refresh tokens and access tokens stop working at once.
+pub async fn revoke_sessions_of(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<()> {
+    let now = Utc::now();
+    diesel::update(
+        staff_sessions::table
+            .filter(staff_sessions::user_id.eq(user_id))
+            .filter(staff_sessions::revoked_at.is_null()),
+    )
+    .set(staff_sessions::revoked_at.eq(now))
+    .execute(conn)
+    .await?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -146,75 +200,102 @@ pub async fn mark_rotated(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<
     Ok(())
 }
 
+/// Ends one sign-in: its refresh tokens and its access tokens.
 pub async fn revoke_family(conn: &mut AsyncPgConnection, family: &str) -> QueryResult<usize> {
+    let now = Utc::now();
+    diesel::update(
+        staff_sessions::table
+            .filter(staff_sessions::id.eq(family))
+            .filter(staff_sessions::revoked_at.is_null()),
+    )
+    .set(staff_sessions::revoked_at.eq(now))
+    .execute(conn)
+    .await?;
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family.eq(family))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
-    .set(refresh_tokens::revoked_at.eq(Utc::now()))
+    .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)
     .await
 }
 
-/// How many failures a key may have in a window before it is locked out.
-pub const MAX_FAILURES: i32 = 5;
-pub const FAILURE_WINDOW_MINUTES: i64 = 15;
-pub const LOCKOUT_SECONDS: i64 = 300;
-
-/// Seconds until `key` may try again, if it is locked out.
-pub async fn locked_for(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<Option<i64>> {
-    let until: Option<Option<DateTime<Utc>>> = login_failures::table
-        .find(key)
-        .select(login_failures::locked_until)
-        .first(conn)
-        .await
-        .optional()?;
-    let now = Utc::now();
-    Ok(until
-        .flatten()
-        .filter(|until| *until > now)
-        .map(|until| (until - now).num_seconds().max(1)))
+/// How many attempts a throttle key has before each further one waits,
+/// and the longest wait.
+#[derive(Debug, Clone, Copy)]
+pub struct Throttle {
+    pub free: i32,
+    pub max_delay_secs: i32,
 }
 
-/// Counts a failure for `key`; locks it out once it has too many in a window.
-pub async fn record_failure(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
-    let now = Utc::now();
-    let current: Option<(i32, DateTime<Utc>)> = login_failures::table
-        .find(key)
-        .select((login_failures::failures, login_failures::window_started_at))
-        .first(conn)
-        .await
-        .optional()?;
-    let (failures, started) = match current {
-        Some((failures, started)) if started > now - Duration::minutes(FAILURE_WINDOW_MINUTES) => {
-            (failures + 1, started)
-        }
-        _ => (1, now),
+/// Attempts are counted in windows of this many minutes.
+pub const THROTTLE_WINDOW_MINUTES: i32 = 15;
+
+/// Counts an attempt for `key`, atomically, before any password is checked:
+/// `Ok(())` when it may go ahead, `Err(seconds)` to wait. Past `free`
+/// attempts in a window, each attempt must wait 1, 2, 4, … seconds (at
+/// most `max_delay_secs`) after the one before, whatever its outcome: a
+/// delay that even the right password waits out, never a lock it cannot.
+pub async fn take_attempt(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    throttle: Throttle,
+) -> QueryResult<Result<(), i64>> {
+    use diesel::sql_types::{Integer, Text};
+    // `n` is the attempt's number in its window (1 when the window is new).
+    const N: &str = "(CASE WHEN t.window_started_at < now() - make_interval(mins => $4) \
+                     THEN 1 ELSE t.attempts + 1 END)";
+    let delay = |n: &str| {
+        format!(
+            "make_interval(secs => CASE WHEN {n} >= $2 \
+             THEN least(power(2, {n} - $2), $3) ELSE 0 END)"
+        )
     };
-    let locked_until = (failures >= MAX_FAILURES).then(|| now + Duration::seconds(LOCKOUT_SECONDS));
-    let row = (
-        login_failures::key.eq(key),
-        login_failures::failures.eq(failures),
-        login_failures::window_started_at.eq(started),
-        login_failures::locked_until.eq(locked_until),
+    let sql = format!(
+        "INSERT INTO login_throttle AS t (key, attempts, window_started_at, next_allowed_at) \
+         VALUES ($1, 1, now(), now() + {first}) \
+         ON CONFLICT (key) DO UPDATE SET \
+           attempts = {N}, \
+           window_started_at = CASE WHEN t.window_started_at < now() - make_interval(mins => $4) \
+                               THEN now() ELSE t.window_started_at END, \
+           next_allowed_at = now() + {next} \
+         WHERE t.next_allowed_at <= now() \
+            OR t.window_started_at < now() - make_interval(mins => $4) \
+         RETURNING key",
+        first = delay("1"),
+        next = delay(N),
     );
-    diesel::insert_into(login_failures::table)
-        .values(row)
-        .on_conflict(login_failures::key)
-        .do_update()
-        .set((
-            login_failures::failures.eq(failures),
-            login_failures::window_started_at.eq(started),
-            login_failures::locked_until.eq(locked_until),
-        ))
-        .execute(conn)
+    let taken: Option<KeyRow> = diesel::sql_query(sql)
+        .bind::<Text, _>(key)
+        .bind::<Integer, _>(throttle.free)
+        .bind::<Integer, _>(throttle.max_delay_secs)
+        .bind::<Integer, _>(THROTTLE_WINDOW_MINUTES)
+        .get_result(conn)
+        .await
+        .optional()?;
+    if taken.is_some() {
+        return Ok(Ok(()));
+    }
+    let next: DateTime<Utc> = login_throttle::table
+        .find(key)
+        .select(login_throttle::next_allowed_at)
+        .first(conn)
         .await?;
-    Ok(())
+    let wait = (next - Utc::now()).num_milliseconds();
+    Ok(Err((wait + 999).div_euclid(1000).max(1)))
 }
 
-pub async fn clear_failures(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
-    diesel::delete(login_failures::table.find(key))
+#[derive(diesel::QueryableByName)]
+struct KeyRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[allow(dead_code)]
+    key: String,
+}
+
+/// Forgets the attempts of `key` (after a successful sign-in).
+pub async fn forget_attempts(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
+    diesel::delete(login_throttle::table.find(key))
         .execute(conn)
         .await?;
     Ok(())

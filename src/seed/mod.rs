@@ -33,7 +33,7 @@ impl Derived {
         };
         Self {
             body: serde_json::to_value(blocks).expect("blocks serialise"),
-            excerpt: text::excerpt(source, text::EXCERPT_CHARS),
+            excerpt: text::defuse_markup(&text::excerpt(source, text::EXCERPT_CHARS)),
             html: rendered.html,
             text: rendered.text,
             word_count: rendered.word_count,

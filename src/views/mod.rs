@@ -111,8 +111,8 @@ pub struct Article {
     /// The lead paragraph (sapo).
     pub summary: String,
     pub excerpt: String,
-    /// The canonical web address: `seo.canonical_url` when set, otherwise
-    /// the site's own address for the slug.
+    /// The article's address on the site (always the site's own; see
+    /// `seo.canonical_url` for where search engines should look).
     pub url: String,
     pub cover: Option<Cover>,
     pub category: CategoryRef,
@@ -358,11 +358,11 @@ impl Presenter<'_> {
         }
     }
 
-    pub fn article_url(&self, slug: &str, canonical: Option<&str>) -> String {
-        match canonical.filter(|c| !c.is_empty()) {
-            Some(c) => c.to_owned(),
-            None => format!("{}/{slug}", self.settings.site_url),
-        }
+    /// The article's address on this site. Always the site's own: a
+    /// canonical URL elsewhere (syndicated copies) is an SEO hint in
+    /// `seo.canonical_url`, never where readers are sent.
+    pub fn article_url(&self, slug: &str) -> String {
+        format!("{}/{slug}", self.settings.site_url)
     }
 
     pub fn category(&self, id: i64) -> CategoryRef {
@@ -421,7 +421,7 @@ impl Presenter<'_> {
             title: card.title.clone(),
             summary: card.summary.clone(),
             excerpt: card.excerpt.clone(),
-            url: self.article_url(&card.slug, card.canonical_url.as_deref()),
+            url: self.article_url(&card.slug),
             cover: self.cover(card, media),
             category: self.category(card.category_id),
             authors,
@@ -441,7 +441,7 @@ impl Presenter<'_> {
             slug: card.slug.clone(),
             title: card.title.clone(),
             excerpt: card.excerpt.clone(),
-            url: self.article_url(&card.slug, card.canonical_url.as_deref()),
+            url: self.article_url(&card.slug),
             cover: self.cover(card, media),
             published_at: self.time(card.published_at.unwrap_or_default()),
             pinned,
@@ -458,7 +458,12 @@ impl Presenter<'_> {
         related: Option<Vec<RelatedArticle>>,
     ) -> Article {
         let card = row.card();
-        let url = self.article_url(&row.slug, row.canonical_url.as_deref());
+        let url = self.article_url(&row.slug);
+        let canonical_url = row
+            .canonical_url
+            .clone()
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| url.clone());
         let cover = self.cover(&card, media);
         let social_image = row
             .social_image_id
@@ -484,7 +489,7 @@ impl Presenter<'_> {
                     .meta_description
                     .clone()
                     .unwrap_or_else(|| row.excerpt.clone()),
-                canonical_url: url.clone(),
+                canonical_url,
                 social_image,
             },
             slug: row.slug,

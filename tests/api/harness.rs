@@ -11,6 +11,7 @@ use actix_web::dev::ServerHandle;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use newsroom::api::AppState;
 use newsroom::config::Settings;
+use newsroom::db::embedded::APP_ROLE;
 use newsroom::db::{self, ClusterOptions, EmbeddedPostgres};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -21,8 +22,11 @@ pub const SITE_URL: &str = "http://news.test";
 
 struct Cluster {
     pg: Mutex<Option<EmbeddedPostgres>>,
-    port: u16,
     data_dir: PathBuf,
+    /// As the application role, with `{db}` for the database.
+    app_url: String,
+    /// As the superuser, for creating and dropping databases.
+    admin_url: String,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -49,16 +53,21 @@ fn cluster() -> &'static Cluster {
         let data_dir = std::env::temp_dir().join(format!("newsroom-test-{}", std::process::id()));
         let pg = EmbeddedPostgres::start(&data_dir, ClusterOptions { ephemeral: true })
             .expect("starting the test PostgreSQL cluster");
-        let port = pg.port();
         let data_dir = pg.data_dir().to_path_buf();
-        let admin = pg.url("postgres");
+        let admin = pg.admin_url("postgres");
         let template = pg.url(TEMPLATE);
+        let app_url = pg.url("{db}");
+        let admin_url = pg.admin_url("{db}");
         // Migrating needs a runtime of its own: the caller may be inside one.
-        std::thread::spawn(move || {
+        // The template is migrated as the application role, as `newsroom
+        // serve` is: the tests prove it needs no superuser.
+        let pg = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("a runtime");
             rt.block_on(async {
-                db::create_database(&admin, TEMPLATE, None).await?;
-                db::run_migrations(&template).await
+                db::ensure_app_role(&pg).await?;
+                db::create_database(&admin, TEMPLATE, None, Some(APP_ROLE)).await?;
+                db::run_migrations(&template).await?;
+                anyhow::Ok(pg)
             })
         })
         .join()
@@ -69,8 +78,9 @@ fn cluster() -> &'static Cluster {
         }
         Cluster {
             pg: Mutex::new(Some(pg)),
-            port,
             data_dir,
+            app_url,
+            admin_url,
         }
     })
 }
@@ -96,11 +106,24 @@ fn remove_stale_clusters() {
     }
 }
 
+/// `database` as the application role.
 pub fn url(database: &str) -> String {
-    format!(
-        "postgres://postgres@127.0.0.1:{}/{database}",
-        cluster().port
-    )
+    cluster().app_url.replace("{db}", database)
+}
+
+/// `database` as the superuser.
+pub fn admin_url(database: &str) -> String {
+    cluster().admin_url.replace("{db}", database)
+}
+
+/// The settings tests run with unless they say otherwise.
+pub fn settings() -> Settings {
+    Settings {
+        site_url: SITE_URL.into(),
+        // Tests write view counts when they choose to.
+        view_flush_secs: 3600,
+        ..Settings::default()
+    }
 }
 
 /// A running application on its own database.
@@ -115,13 +138,7 @@ pub struct TestApp {
 impl TestApp {
     /// An empty database (migrated, no content).
     pub async fn spawn() -> Self {
-        Self::spawn_with(Settings {
-            site_url: SITE_URL.into(),
-            // Tests write view counts when they choose to.
-            view_flush_secs: 3600,
-            ..Settings::default()
-        })
-        .await
+        Self::spawn_with(settings()).await
     }
 
     /// With the demo content loaded.
@@ -143,9 +160,14 @@ impl TestApp {
             std::process::id(),
             NEXT_DB.fetch_add(1, Ordering::Relaxed)
         );
-        db::create_database(&url("postgres"), &database, Some(TEMPLATE))
-            .await
-            .expect("cloning the template");
+        db::create_database(
+            &admin_url("postgres"),
+            &database,
+            Some(TEMPLATE),
+            Some(APP_ROLE),
+        )
+        .await
+        .expect("cloning the template");
         let pool = db::pool(&url(&database), 4).expect("a pool");
         let state = AppState::new(pool, settings);
         let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
@@ -230,7 +252,7 @@ impl Drop for TestApp {
         // DROP DATABASE ... WITH (FORCE) closes the server's pooled connections.
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("a runtime");
-            rt.block_on(db::drop_database(&url("postgres"), &database))
+            rt.block_on(db::drop_database(&admin_url("postgres"), &database))
         })
         .join()
         .ok();

@@ -174,7 +174,8 @@ async fn prepare(app: &TestApp, cast: &Cast, token: &str, action: Action, n: usi
         }
         PinRelatedOnOwnDraft => {
             let id = draft_by(app, token, &title).await;
-            let other = draft_by(app, &cast.admin, &format!("{title} khác")).await;
+            // Their own: a contributor cannot see others' drafts.
+            let other = draft_by(app, token, &format!("{title} khác")).await;
             let body = json!({"articles": [other]});
             (Method::PUT, article(id, "/related"), Some(body))
         }
@@ -210,7 +211,8 @@ async fn prepare(app: &TestApp, cast: &Cast, token: &str, action: Action, n: usi
                 ScheduleOthers => (Method::POST, article(id, "/schedule"), Some(later)),
                 ArchiveOthers => (Method::DELETE, article(id, ""), None),
                 PinRelatedOnOthers => {
-                    let other = draft_by(app, &cast.admin, &format!("{title} khác")).await;
+                    // Their own: a contributor cannot see others' drafts.
+                    let other = draft_by(app, token, &format!("{title} khác")).await;
                     let body = json!({"articles": [other]});
                     (Method::PUT, article(id, "/related"), Some(body))
                 }

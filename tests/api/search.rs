@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use serde_json::Value;
 
 use crate::fixtures::{self, Article};
-use crate::harness::{TestApp, slugs};
+use crate::harness::{self, TestApp, slugs};
 
 fn enc(q: &str) -> String {
     let mut out = String::new();
@@ -30,15 +30,15 @@ async fn found(app: &TestApp, q: &str) -> Vec<String> {
 }
 
 /// A small newsroom: a section tree, two tags, one author.
-struct Site {
+pub(crate) struct Site {
     xa_hoi: i64,
-    dan_so: i64,
+    pub(crate) dan_so: i64,
     kinh_te: i64,
     tag: i64,
     author: i64,
 }
 
-async fn site(app: &TestApp) -> Site {
+pub(crate) async fn site(app: &TestApp) -> Site {
     let mut conn = app.conn().await;
     let xa_hoi = fixtures::category(&mut conn, "Xã hội", None).await;
     let dan_so = fixtures::category(&mut conn, "Dân số", Some(xa_hoi)).await;
@@ -642,7 +642,12 @@ async fn related_strategies_never_return_the_article_drafts_or_duplicates() {
 
 #[actix_web::test]
 async fn concurrent_views_add_up_after_a_flush_and_most_read_ranks_them() {
-    let app = TestApp::spawn().await;
+    // Readers come through a trusted proxy, each from an address of its own.
+    let app = TestApp::spawn_with(newsroom::config::Settings {
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..harness::settings()
+    })
+    .await;
     let s = site(&app).await;
     let mut conn = app.conn().await;
     let popular = Article::new("Bài đọc nhiều", s.dan_so)
@@ -655,12 +660,16 @@ async fn concurrent_views_add_up_after_a_flush_and_most_read_ranks_them() {
         .status("draft")
         .insert(&mut conn)
         .await;
-    let post = |slug: &'static str, client: String| {
+    let post = |slug: &'static str, reader: usize| {
         let app = &app;
         async move {
             app.client
                 .post(format!("{}/api/v1/articles/{slug}/views", app.base))
-                .header("x-client-id", client)
+                .header(
+                    "x-forwarded-for",
+                    format!("10.0.{}.{}", reader / 250, reader % 250),
+                )
+                .header("x-client-id", format!("reader-{reader}"))
                 .send()
                 .await
                 .unwrap()
@@ -669,8 +678,8 @@ async fn concurrent_views_add_up_after_a_flush_and_most_read_ranks_them() {
     // 300 distinct readers at once, each posting twice: 300 views.
     let mut tasks = Vec::new();
     for i in 0..300 {
-        tasks.push(post("bai-doc-nhieu", format!("reader-{i}")));
-        tasks.push(post("bai-doc-nhieu", format!("reader-{i}")));
+        tasks.push(post("bai-doc-nhieu", i));
+        tasks.push(post("bai-doc-nhieu", i));
     }
     let responses = futures_util::future::join_all(tasks).await;
     let mut counted = 0;
@@ -682,11 +691,11 @@ async fn concurrent_views_add_up_after_a_flush_and_most_read_ranks_them() {
     }
     assert_eq!(counted, 300);
     for i in 0..7 {
-        let r = post("bai-it-doc", format!("reader-{i}")).await;
+        let r = post("bai-it-doc", i).await;
         assert_eq!(r.status(), 202);
     }
-    assert_eq!(post("bai-nhap", "x".into()).await.status(), 404);
-    assert_eq!(post("khong-co", "x".into()).await.status(), 404);
+    assert_eq!(post("bai-nhap", 0).await.status(), 404);
+    assert_eq!(post("khong-co", 0).await.status(), 404);
 
     // Nothing is written until the flush; then exactly what was counted.
     let r = app.get("/api/v1/articles/most-read?period=day").await;

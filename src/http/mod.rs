@@ -1,0 +1,3 @@
+//! What wraps every request rather than belonging to one resource.
+
+pub mod client;
