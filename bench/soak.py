@@ -202,10 +202,11 @@ def main():
         def sample(phase):
             rss, fds = proc_sample(pid)
             row = {"seconds": round(time.monotonic() - started), "phase": phase,
-                   "rss_kb": rss, "fds": fds, "threads": threads_of(pid)}
+                   "rss_kb": rss, "fds": fds, "threads": threads_of(pid),
+                   "load1": float(open("/proc/loadavg").read().split()[0])}
             samples.append(row)
             print(f"    t={row['seconds']:4d}s  rss {rss / 1024:7.1f} MiB  fds {fds:4d}  "
-                  f"threads {row['threads']}  ({phase})", flush=True)
+                  f"threads {row['threads']}  load {row['load1']:.1f}  ({phase})", flush=True)
 
         sample("idle, before load")
         deadline = time.monotonic() + seconds
@@ -234,7 +235,7 @@ def main():
         sample("idle, 10 s after load")
 
         with open(os.path.join(out, "samples.csv"), "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["seconds", "phase", "rss_kb", "fds", "threads"])
+            w = csv.DictWriter(f, fieldnames=["seconds", "phase", "rss_kb", "fds", "threads", "load1"])
             w.writeheader()
             w.writerows(samples)
         wrk_text = open(os.path.join(out, "wrk.txt")).read()
@@ -280,11 +281,12 @@ def summary(samples, stats, writer, seconds, connections, articles, server):
     lines.append("")
     lines.append("Samples, one a minute (all of them in samples.csv):")
     lines.append("")
-    lines.append("| t (s) | RSS (MiB) | open fds | threads |")
-    lines.append("|---:|---:|---:|---:|")
+    lines.append("| t (s) | RSS (MiB) | open fds | threads | machine load (1 min) |")
+    lines.append("|---:|---:|---:|---:|---:|")
     for s in samples:
         if s["phase"] != "load" or s["seconds"] % 60 < SAMPLE_EVERY:
-            lines.append(f"| {s['seconds']} | {s['rss_kb'] / 1024:.1f} | {s['fds']} | {s['threads']} |")
+            lines.append(f"| {s['seconds']} | {s['rss_kb'] / 1024:.1f} | {s['fds']} | {s['threads']} "
+                         f"| {s['load1']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
