@@ -10,6 +10,7 @@ mod errors;
 mod fixtures;
 mod harness;
 mod permissions;
+mod properties;
 mod search;
 mod spec;
 mod taxonomy;
