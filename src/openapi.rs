@@ -18,7 +18,9 @@ follow `next_cursor` until it is `null`. Every error is an RFC 9457 \
 `application/problem+json` document with a stable `code`.",
         license(name = "MIT", identifier = "MIT")
     ),
-    servers((url = "http://localhost:8080", description = "Local development")),
+    // Relative: the host that serves this document (a deployment's own
+    // address, or http://localhost:8080 in development).
+    servers((url = "/", description = "The host serving this document")),
     tags(
         (name = "articles", description = "Published articles"),
         (name = "search", description = "Accent-insensitive search and search-as-you-type"),

@@ -22,6 +22,7 @@ use crate::error::{ApiError, ApiResult, ParameterError, Problem};
 use crate::models::article::Article;
 use crate::models::editorial::{self, Editable, Workflow};
 use crate::models::{audit, category::CategoryTree};
+use crate::views::params::ArticleStatusParam;
 
 /// `null` clears a field, absence keeps it.
 pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -388,19 +389,19 @@ pub async fn create_article(
 #[into_params(parameter_in = Query)]
 pub struct AdminListQuery {
     /// `draft`, `scheduled`, `published` or `archived`.
-    #[param(example = "draft")]
+    #[param(value_type = Option<ArticleStatusParam>, inline, example = "draft")]
     status: Option<String>,
     /// Words of the title (case-insensitive).
     #[param(example = "bình đẳng")]
     q: Option<String>,
     /// Category slug; articles of its descendant categories are included.
-    #[param(example = "xa-hoi")]
+    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "xa-hoi")]
     category: Option<String>,
     /// Tag slug.
-    #[param(example = "binh-dang-gioi")]
+    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "binh-dang-gioi")]
     tag: Option<String>,
     /// Author slug.
-    #[param(example = "tran-thanh-mai")]
+    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "tran-thanh-mai")]
     author: Option<String>,
     /// Published (or scheduled) at or after this RFC 3339 time.
     #[param(value_type = Option<String>, format = DateTime, example = "2023-11-15T00:00:00+07:00")]
@@ -411,8 +412,9 @@ pub struct AdminListQuery {
     /// Page size, 1 to 100; default 20.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    #[param(example = "MXxhZG1pbnwxNzAwMDAwMDAwMDAwMDAwfDE")]
+    /// `next_cursor` of the previous page (opaque; only the server's own
+    /// cursors are accepted).
+    #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 400, example = "MXxhZG1pbnwxNzAwMDAwMDAwMDAwMDAwfDE")]
     cursor: Option<String>,
 }
 
@@ -533,7 +535,7 @@ pub async fn list_admin_articles(
     operation_id = "get_admin_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
     responses(
         (status = 200, description = "The article; `ETag` carries its version", body = AdminArticle),
         (status = 400, description = "The id is invalid", body = Problem, content_type = "application/problem+json"),
@@ -614,7 +616,7 @@ async fn update(
     operation_id = "update_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
     request_body = ArticleInput,
     responses(
         (status = 200, description = "Saved; the new version is in `ETag`", body = AdminArticle),
@@ -646,7 +648,7 @@ pub async fn update_article(
     operation_id = "replace_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
     request_body = ArticleInput,
     responses(
         (status = 200, description = "Saved; the new version is in `ETag`", body = AdminArticle),
@@ -766,7 +768,7 @@ async fn transition(
     operation_id = "publish_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
     responses(
         (status = 200, description = "Published", body = AdminArticle),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -798,7 +800,7 @@ pub struct ScheduleRequest {
     operation_id = "schedule_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
     request_body = ScheduleRequest,
     responses(
         (status = 200, description = "Scheduled", body = AdminArticle),
@@ -826,7 +828,7 @@ pub async fn schedule_article(
     operation_id = "unpublish_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
     responses(
         (status = 200, description = "Back to draft", body = AdminArticle),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -858,7 +860,7 @@ pub struct DeleteQuery {
     operation_id = "delete_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1), DeleteQuery),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1), DeleteQuery),
     responses(
         (status = 200, description = "Archived", body = AdminArticle),
         (status = 204, description = "Removed for good"),
@@ -947,7 +949,7 @@ async fn visible_to_editor(
     operation_id = "list_article_revisions",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
     responses(
         (status = 200, description = "Revisions", body = RevisionList),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -987,8 +989,8 @@ fn parse_revision(raw: &str) -> ApiResult<i32> {
     tag = "admin",
     security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "The article's id", example = 1),
-        ("n" = i32, Path, description = "The revision number (the version it created)", example = 2),
+        ("id" = i64, Path, description = "The article's id", minimum = 1, example = 1),
+        ("n" = i32, Path, description = "The revision number (the version it created)", minimum = 1, example = 2),
     ),
     responses(
         (status = 200, description = "The revision", body = RevisionView),
@@ -1023,8 +1025,8 @@ pub async fn get_article_revision(
     tag = "admin",
     security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "The article's id", example = 1),
-        ("n" = i32, Path, description = "The revision number", example = 2),
+        ("id" = i64, Path, description = "The article's id", minimum = 1, example = 1),
+        ("n" = i32, Path, description = "The revision number", minimum = 1, example = 2),
     ),
     responses(
         (status = 200, description = "Restored as a new version", body = AdminArticle),

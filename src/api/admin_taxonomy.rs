@@ -138,7 +138,7 @@ pub async fn create_tag(
     operation_id = "update_tag",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The tag's id", example = 1)),
+    params(("id" = i64, Path, description = "The tag's id", minimum = 1, example = 1)),
     request_body = TagInput,
     responses(
         (status = 200, description = "Saved", body = TagView),
@@ -204,7 +204,7 @@ pub async fn update_tag(
     operation_id = "delete_tag",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The tag's id", example = 1)),
+    params(("id" = i64, Path, description = "The tag's id", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -366,7 +366,7 @@ pub async fn create_author(
     operation_id = "update_author",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The author's id", example = 1)),
+    params(("id" = i64, Path, description = "The author's id", minimum = 1, example = 1)),
     request_body = AuthorInput,
     responses(
         (status = 200, description = "Saved", body = AuthorView),
@@ -441,7 +441,7 @@ pub async fn update_author(
     operation_id = "delete_author",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The author's id", example = 1)),
+    params(("id" = i64, Path, description = "The author's id", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -655,7 +655,7 @@ pub struct MediaPatch {
     operation_id = "update_media",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The media record's id", example = 1)),
+    params(("id" = i64, Path, description = "The media record's id", minimum = 1, example = 1)),
     request_body = MediaPatch,
     responses(
         (status = 200, description = "Saved", body = crate::views::MediaView),
@@ -734,7 +734,7 @@ pub async fn update_media(
     operation_id = "delete_media",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The media record's id", example = 1)),
+    params(("id" = i64, Path, description = "The media record's id", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A bad id", body = Problem, content_type = "application/problem+json"),
@@ -898,7 +898,7 @@ pub async fn create_category(
     operation_id = "update_category",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The category's id", example = 2)),
+    params(("id" = i64, Path, description = "The category's id", minimum = 1, example = 2)),
     request_body = CategoryInput,
     responses(
         (status = 200, description = "Saved", body = crate::views::CategoryRef),
@@ -983,7 +983,7 @@ pub async fn update_category(
 #[into_params(parameter_in = Query)]
 pub struct DeleteCategoryQuery {
     /// Slug of the category that takes this one's articles and children.
-    #[param(example = "xa-hoi")]
+    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "xa-hoi")]
     move_to: Option<String>,
 }
 
@@ -993,7 +993,7 @@ pub struct DeleteCategoryQuery {
     operation_id = "delete_category",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The category's id", example = 2), DeleteCategoryQuery),
+    params(("id" = i64, Path, description = "The category's id", minimum = 1, example = 2), DeleteCategoryQuery),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -1079,7 +1079,7 @@ pub struct RelatedInput {
     operation_id = "set_related_articles",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
     request_body = RelatedInput,
     responses(
         (status = 200, description = "The pinned ids, in order", body = RelatedInput),

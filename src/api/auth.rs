@@ -172,6 +172,7 @@ async fn issue(
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
+    security(),
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
@@ -243,6 +244,7 @@ pub async fn login(
 #[utoipa::path(
     operation_id = "refresh_token",
     tag = "auth",
+    security(),
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenResponse),
@@ -294,6 +296,7 @@ pub async fn refresh(
 #[utoipa::path(
     operation_id = "logout",
     tag = "auth",
+    security(),
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Signed out"),
