@@ -32,7 +32,7 @@ follow `next_cursor` until it is `null`. Every error is an RFC 9457 \
         (name = "admin", description = "The editorial write API (staff only)"),
     ),
     components(schemas(Problem)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ClosedBlocks)
 )]
 pub struct ApiDoc;
 
@@ -53,6 +53,28 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Body blocks are read with `deny_unknown_fields` (see `domain::body`),
+/// which utoipa does not carry into the variants of a tagged enum: say it.
+struct ClosedBlocks;
+
+impl utoipa::Modify for ClosedBlocks {
+    fn modify(&self, spec: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        use utoipa::openapi::RefOr;
+        let Some(components) = spec.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::OneOf(blocks))) = components.schemas.get_mut("Block") {
+            for variant in &mut blocks.items {
+                if let RefOr::T(Schema::Object(object)) = variant {
+                    object.additional_properties =
+                        Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
+            }
+        }
     }
 }
 

@@ -55,10 +55,15 @@ pub enum CategoryKey {
     "body": [{"type": "paragraph", "text": "Tại buổi lễ phát động, đại diện Sở LĐ-TB&XH kêu gọi…"}]
 }))]
 pub struct ArticleInput {
+    /// 1 to 300 characters, not only spaces.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub title: Option<String>,
     /// Made from the title when absent on create (diacritics removed, `đ` → `d`).
+    #[schema(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200)]
     pub slug: Option<String>,
+    #[schema(max_length = 2000)]
     pub summary: Option<String>,
+    #[schema(max_items = 500)]
     pub body: Option<Vec<Block>>,
     pub category: Option<CategoryKey>,
     /// Tag slugs.
@@ -72,6 +77,8 @@ pub struct ArticleInput {
     #[schema(value_type = Option<String>)]
     pub cover_caption: Option<Option<String>>,
     pub featured: Option<bool>,
+    /// A language tag such as `vi`.
+    #[schema(pattern = "^[A-Za-z0-9-]{2,35}$", example = "vi")]
     pub language: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -535,7 +542,7 @@ pub async fn list_admin_articles(
     operation_id = "get_admin_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 200, description = "The article; `ETag` carries its version", body = AdminArticle),
         (status = 400, description = "The id is invalid", body = Problem, content_type = "application/problem+json"),
@@ -616,7 +623,7 @@ async fn update(
     operation_id = "update_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = ArticleInput,
     responses(
         (status = 200, description = "Saved; the new version is in `ETag`", body = AdminArticle),
@@ -648,7 +655,7 @@ pub async fn update_article(
     operation_id = "replace_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = ArticleInput,
     responses(
         (status = 200, description = "Saved; the new version is in `ETag`", body = AdminArticle),
@@ -768,9 +775,10 @@ async fn transition(
     operation_id = "publish_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 200, description = "Published", body = AdminArticle),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
@@ -800,7 +808,7 @@ pub struct ScheduleRequest {
     operation_id = "schedule_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = ScheduleRequest,
     responses(
         (status = 200, description = "Scheduled", body = AdminArticle),
@@ -828,9 +836,10 @@ pub async fn schedule_article(
     operation_id = "unpublish_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 200, description = "Back to draft", body = AdminArticle),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
@@ -860,10 +869,11 @@ pub struct DeleteQuery {
     operation_id = "delete_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1), DeleteQuery),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1), DeleteQuery),
     responses(
         (status = 200, description = "Archived", body = AdminArticle),
         (status = 204, description = "Removed for good"),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
@@ -949,9 +959,10 @@ async fn visible_to_editor(
     operation_id = "list_article_revisions",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", minimum = 1, example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 200, description = "Revisions", body = RevisionList),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours, and not an editor", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
@@ -989,11 +1000,12 @@ fn parse_revision(raw: &str) -> ApiResult<i32> {
     tag = "admin",
     security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "The article's id", minimum = 1, example = 1),
-        ("n" = i32, Path, description = "The revision number (the version it created)", minimum = 1, example = 2),
+        ("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1),
+        ("n" = i32, Path, description = "The revision number (the version it created)", minimum = 1, maximum = 2147483647, example = 2),
     ),
     responses(
         (status = 200, description = "The revision", body = RevisionView),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article or revision", body = Problem, content_type = "application/problem+json"),
     )
@@ -1025,11 +1037,12 @@ pub async fn get_article_revision(
     tag = "admin",
     security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "The article's id", minimum = 1, example = 1),
-        ("n" = i32, Path, description = "The revision number", minimum = 1, example = 2),
+        ("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1),
+        ("n" = i32, Path, description = "The revision number", minimum = 1, maximum = 2147483647, example = 2),
     ),
     responses(
         (status = 200, description = "Restored as a new version", body = AdminArticle),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article or revision", body = Problem, content_type = "application/problem+json"),

@@ -436,7 +436,7 @@ pub async fn get_article(
     tag = "articles",
     security(),
     params(
-        ("id" = i64, Path, description = "The article's id", minimum = 1, example = 1),
+        ("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1),
         ArticleQuery,
     ),
     responses(

@@ -59,7 +59,7 @@ fn client_of(req: &HttpRequest) -> String {
     security(),
     params(
         ("slug" = String, Path, description = "The article's slug", pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi-va-phong-ngua-ung-pho-voi-bao-luc-tren-co-so"),
-        ("X-Client-Id" = Option<String>, Header, description = "A stable, anonymous id of the app install or browser (at most 200 characters)", max_length = 200, example = "9b2f6c1e-8d1a-4c7e-9f0e-2a6f1d3c4b5a"),
+        ("X-Client-Id" = Option<String>, Header, description = "A stable, anonymous id of the app install or browser; an empty one or one over 200 characters is ignored (the address and user agent stand in)", example = "9b2f6c1e-8d1a-4c7e-9f0e-2a6f1d3c4b5a"),
     ),
     responses(
         (status = 202, description = "Accepted", body = ViewRecorded),
