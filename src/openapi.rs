@@ -62,8 +62,8 @@ struct ClosedBlocks;
 
 impl utoipa::Modify for ClosedBlocks {
     fn modify(&self, spec: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::schema::{AdditionalProperties, Schema};
         use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
         let Some(components) = spec.components.as_mut() else {
             return;
         };

@@ -402,13 +402,25 @@ pub struct AdminListQuery {
     #[param(example = "bình đẳng")]
     q: Option<String>,
     /// Category slug; articles of its descendant categories are included.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     category: Option<String>,
     /// Tag slug.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "binh-dang-gioi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "binh-dang-gioi"
+    )]
     tag: Option<String>,
     /// Author slug.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "tran-thanh-mai")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "tran-thanh-mai"
+    )]
     author: Option<String>,
     /// Published (or scheduled) at or after this RFC 3339 time.
     #[param(value_type = Option<String>, format = DateTime, example = "2023-11-15T00:00:00+07:00")]
@@ -421,7 +433,12 @@ pub struct AdminListQuery {
     limit: Option<String>,
     /// `next_cursor` of the previous page (opaque; only the server's own
     /// cursors are accepted).
-    #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 400, example = "MXxhZG1pbnwxNzAwMDAwMDAwMDAwMDAwfDE")]
+    #[param(
+        pattern = "^[A-Za-z0-9_-]+$",
+        min_length = 1,
+        max_length = 400,
+        example = "MXxhZG1pbnwxNzAwMDAwMDAwMDAwMDAwfDE"
+    )]
     cursor: Option<String>,
 }
 

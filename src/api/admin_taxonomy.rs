@@ -68,7 +68,12 @@ fn fail_if_any(errors: Vec<ParameterError>) -> ApiResult<()> {
 #[schema(example = json!({"name": "Bình đẳng giới", "description": "Tin về bình đẳng giới."}))]
 pub struct TagInput {
     /// 1 to 200 characters, not only spaces.
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Bình đẳng giới")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Bình đẳng giới"
+    )]
     pub name: Option<String>,
     /// Made from the name when absent on create.
     #[schema(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 120)]
@@ -267,7 +272,12 @@ pub async fn delete_tag(
 #[schema(example = json!({"name": "Trần Thanh Mai", "bio": "Phóng viên mảng xã hội.", "avatar_url": "/media/authors/tran-thanh-mai.jpg"}))]
 pub struct AuthorInput {
     /// 1 to 200 characters, not only spaces.
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Trần Thanh Mai")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Trần Thanh Mai"
+    )]
     pub name: Option<String>,
     /// Made from the name when absent on create.
     #[schema(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 120)]
@@ -816,7 +826,12 @@ pub async fn delete_media(
 #[schema(example = json!({"name": "Già hóa dân số", "parent": "dan-so", "position": 2}))]
 pub struct CategoryInput {
     /// 1 to 200 characters, not only spaces.
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Già hóa dân số")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Già hóa dân số"
+    )]
     pub name: Option<String>,
     /// Made from the name when absent on create.
     #[schema(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 120)]
@@ -998,7 +1013,11 @@ pub async fn update_category(
 #[into_params(parameter_in = Query)]
 pub struct DeleteCategoryQuery {
     /// Slug of the category that takes this one's articles and children.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     move_to: Option<String>,
 }
 

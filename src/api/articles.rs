@@ -20,8 +20,7 @@ use crate::views::params::{
 };
 use crate::views::partial::{ArticleListResponse, ArticleResponse};
 use crate::views::{
-    ArticleList, ArticleSummary, AuthorSummary, Presenter, RelatedArticle, RelatedList,
-    TagSummary,
+    ArticleList, ArticleSummary, AuthorSummary, Presenter, RelatedArticle, RelatedList, TagSummary,
 };
 
 const SUMMARY_FIELDS: &[&str] = &[
@@ -81,13 +80,25 @@ const MAX_RELATED: i64 = 20;
 #[into_params(parameter_in = Query)]
 pub struct ArticleListQuery {
     /// Category slug; articles of its descendant categories are included.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     category: Option<String>,
     /// Tag slug.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "binh-dang-gioi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "binh-dang-gioi"
+    )]
     tag: Option<String>,
     /// Author slug.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "tran-thanh-mai")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "tran-thanh-mai"
+    )]
     author: Option<String>,
     /// Only featured (`true`) or only non-featured (`false`) articles.
     #[param(value_type = Option<bool>, example = true)]
@@ -99,7 +110,12 @@ pub struct ArticleListQuery {
     #[param(value_type = Option<String>, format = DateTime, example = "2023-11-16T00:00:00+07:00")]
     published_before: Option<String>,
     /// Language tag, e.g. `vi`: letters, digits and hyphens.
-    #[param(pattern = "^[A-Za-z0-9-]+$", min_length = 1, max_length = 35, example = "vi")]
+    #[param(
+        pattern = "^[A-Za-z0-9-]+$",
+        min_length = 1,
+        max_length = 35,
+        example = "vi"
+    )]
     language: Option<String>,
     /// `-published_at` (newest first, the default), `published_at` (oldest
     /// first) or `-updated_at` (recently updated first).
@@ -110,7 +126,12 @@ pub struct ArticleListQuery {
     limit: Option<String>,
     /// `next_cursor` of the previous page (opaque; only the server's own
     /// cursors for the same `sort` are accepted).
-    #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 400, example = "MXxhLXB1Yi1kZXNjfDE3MDAwMzE1NDAwMDAwMDB8MQ")]
+    #[param(
+        pattern = "^[A-Za-z0-9_-]+$",
+        min_length = 1,
+        max_length = 400,
+        example = "MXxhLXB1Yi1kZXNjfDE3MDAwMzE1NDAwMDAwMDB8MQ"
+    )]
     cursor: Option<String>,
     /// `true` adds `total`, the number of matching articles (costs a count).
     #[param(value_type = Option<bool>, example = true)]

@@ -103,7 +103,11 @@ pub struct MostReadQuery {
     #[param(value_type = Option<PeriodParam>, inline, example = "week")]
     period: Option<String>,
     /// Category slug; articles of its descendant categories are included.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     category: Option<String>,
     /// How many, 1 to 50; default 10.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 50, example = 10)]

@@ -24,16 +24,33 @@ pub struct SearchParams {
     /// diacritics (`binh dang gioi` finds `bình đẳng giới`); `"a phrase"`
     /// matches words in order; `-word` or `-"a phrase"` excludes. Any other
     /// punctuation only separates words.
-    #[param(required = true, min_length = 1, max_length = 200, example = "\"bình đẳng giới\" quang ninh -covid")]
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 200,
+        example = "\"bình đẳng giới\" quang ninh -covid"
+    )]
     q: Option<String>,
     /// Category slug; articles of its descendant categories are included.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     category: Option<String>,
     /// Tag slug.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "binh-dang-gioi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "binh-dang-gioi"
+    )]
     tag: Option<String>,
     /// Author slug.
-    #[param(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "tran-thanh-mai")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "tran-thanh-mai"
+    )]
     author: Option<String>,
     /// Published at or after this RFC 3339 time (inclusive).
     #[param(value_type = Option<String>, format = DateTime, example = "2023-11-01T00:00:00+07:00")]
@@ -51,7 +68,12 @@ pub struct SearchParams {
     limit: Option<String>,
     /// `next_cursor` of the previous page (of the same query; opaque, only
     /// the server's own cursors are accepted).
-    #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 400, example = "MXxzZWFyY2gtcmVsfDEyMzQ1fDB8MTcwMDAzMTU0MDAwMDAwMHwx")]
+    #[param(
+        pattern = "^[A-Za-z0-9_-]+$",
+        min_length = 1,
+        max_length = 400,
+        example = "MXxzZWFyY2gtcmVsfDEyMzQ1fDB8MTcwMDAzMTU0MDAwMDAwMHwx"
+    )]
     cursor: Option<String>,
 }
 

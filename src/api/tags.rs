@@ -20,7 +20,12 @@ pub struct SlugPageQuery {
     pub limit: Option<String>,
     /// `next_cursor` of the previous page (opaque; only the server's own
     /// cursors for the same list are accepted).
-    #[param(pattern = "^[A-Za-z0-9_-]+$", min_length = 1, max_length = 400, example = "MXx0YWdzfGJpbmgtZGFuZy1naW9p")]
+    #[param(
+        pattern = "^[A-Za-z0-9_-]+$",
+        min_length = 1,
+        max_length = 400,
+        example = "MXx0YWdzfGJpbmgtZGFuZy1naW9p"
+    )]
     pub cursor: Option<String>,
 }
 

@@ -140,7 +140,10 @@ fn the_spec_states_the_constraints_the_code_enforces() {
                 assert_eq!(security.len(), 1, "{id}: bearer");
                 assert!(security[0].get("bearer").is_some(), "{id}: bearer");
             } else {
-                assert!(security.is_empty(), "{id}: public operations say `security: []`");
+                assert!(
+                    security.is_empty(),
+                    "{id}: public operations say `security: []`"
+                );
             }
             for param in op["parameters"].as_array().into_iter().flatten() {
                 let name = param["name"].as_str().unwrap();
@@ -175,10 +178,17 @@ fn the_spec_states_the_constraints_the_code_enforces() {
     let schemas = &spec["components"]["schemas"];
     for name in ["ArticleFields", "ArticleSummaryFields"] {
         let required = schemas[name]["required"].as_array();
-        assert!(required.is_none_or(|r| r.is_empty()), "{name}: nothing required");
+        assert!(
+            required.is_none_or(|r| r.is_empty()),
+            "{name}: nothing required"
+        );
     }
     for name in ["ArticleResponse", "ArticleListResponse"] {
-        assert_eq!(schemas[name]["anyOf"].as_array().map(Vec::len), Some(2), "{name}");
+        assert_eq!(
+            schemas[name]["anyOf"].as_array().map(Vec::len),
+            Some(2),
+            "{name}"
+        );
     }
 }
 
