@@ -18,7 +18,9 @@ follow `next_cursor` until it is `null`. Every error is an RFC 9457 \
 `application/problem+json` document with a stable `code`.",
         license(name = "MIT", identifier = "MIT")
     ),
-    servers((url = "http://localhost:8080", description = "Local development")),
+    // Relative: the host that serves this document (a deployment's own
+    // address, or http://localhost:8080 in development).
+    servers((url = "/", description = "The host serving this document")),
     tags(
         (name = "articles", description = "Published articles"),
         (name = "search", description = "Accent-insensitive search and search-as-you-type"),
@@ -30,7 +32,7 @@ follow `next_cursor` until it is `null`. Every error is an RFC 9457 \
         (name = "admin", description = "The editorial write API (staff only)"),
     ),
     components(schemas(Problem)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ClosedBlocks)
 )]
 pub struct ApiDoc;
 
@@ -51,6 +53,28 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Body blocks are read with `deny_unknown_fields` (see `domain::body`),
+/// which utoipa does not carry into the variants of a tagged enum: say it.
+struct ClosedBlocks;
+
+impl utoipa::Modify for ClosedBlocks {
+    fn modify(&self, spec: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        let Some(components) = spec.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::OneOf(blocks))) = components.schemas.get_mut("Block") {
+            for variant in &mut blocks.items {
+                if let RefOr::T(Schema::Object(object)) = variant {
+                    object.additional_properties =
+                        Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
+            }
+        }
     }
 }
 

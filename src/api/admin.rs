@@ -22,6 +22,7 @@ use crate::error::{ApiError, ApiResult, ParameterError, Problem};
 use crate::models::article::Article;
 use crate::models::editorial::{self, Editable, Workflow};
 use crate::models::{audit, category::CategoryTree};
+use crate::views::params::ArticleStatusParam;
 
 /// `null` clears a field, absence keeps it.
 pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -54,10 +55,15 @@ pub enum CategoryKey {
     "body": [{"type": "paragraph", "text": "Tại buổi lễ phát động, đại diện Sở LĐ-TB&XH kêu gọi…"}]
 }))]
 pub struct ArticleInput {
+    /// 1 to 300 characters, not only spaces.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub title: Option<String>,
     /// Made from the title when absent on create (diacritics removed, `đ` → `d`).
+    #[schema(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200)]
     pub slug: Option<String>,
+    #[schema(max_length = 2000)]
     pub summary: Option<String>,
+    #[schema(max_items = 500)]
     pub body: Option<Vec<Block>>,
     pub category: Option<CategoryKey>,
     /// Tag slugs.
@@ -71,6 +77,8 @@ pub struct ArticleInput {
     #[schema(value_type = Option<String>)]
     pub cover_caption: Option<Option<String>>,
     pub featured: Option<bool>,
+    /// A language tag such as `vi`.
+    #[schema(pattern = "^[A-Za-z0-9-]{2,35}$", example = "vi")]
     pub language: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -461,19 +469,31 @@ pub async fn create_article(
 #[into_params(parameter_in = Query)]
 pub struct AdminListQuery {
     /// `draft`, `scheduled`, `published` or `archived`.
-    #[param(example = "draft")]
+    #[param(value_type = Option<ArticleStatusParam>, inline, example = "draft")]
     status: Option<String>,
     /// Words of the title (case-insensitive).
     #[param(example = "bình đẳng")]
     q: Option<String>,
     /// Category slug; articles of its descendant categories are included.
-    #[param(example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     category: Option<String>,
     /// Tag slug.
-    #[param(example = "binh-dang-gioi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "binh-dang-gioi"
+    )]
     tag: Option<String>,
     /// Author slug.
-    #[param(example = "tran-thanh-mai")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "tran-thanh-mai"
+    )]
     author: Option<String>,
     /// Published (or scheduled) at or after this RFC 3339 time.
     #[param(value_type = Option<String>, format = DateTime, example = "2023-11-15T00:00:00+07:00")]
@@ -484,8 +504,14 @@ pub struct AdminListQuery {
     /// Page size, 1 to 100; default 20.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    #[param(example = "MXxhZG1pbnwxNzAwMDAwMDAwMDAwMDAwfDE")]
+    /// `next_cursor` of the previous page (opaque; only the server's own
+    /// cursors are accepted).
+    #[param(
+        pattern = "^[A-Za-z0-9_-]+$",
+        min_length = 1,
+        max_length = 400,
+        example = "MXxhZG1pbnwxNzAwMDAwMDAwMDAwMDAwfDE"
+    )]
     cursor: Option<String>,
 }
 
@@ -606,7 +632,7 @@ pub async fn list_admin_articles(
     operation_id = "get_admin_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 200, description = "The article; `ETag` carries its version", body = AdminArticle),
         (status = 400, description = "The id is invalid", body = Problem, content_type = "application/problem+json"),
@@ -693,7 +719,7 @@ async fn update(
     operation_id = "update_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = ArticleInput,
     responses(
         (status = 200, description = "Saved; the new version is in `ETag`", body = AdminArticle),
@@ -726,7 +752,7 @@ pub async fn update_article(
     operation_id = "replace_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = ArticleInput,
     responses(
         (status = 200, description = "Saved; the new version is in `ETag`", body = AdminArticle),
@@ -847,9 +873,10 @@ async fn transition(
     operation_id = "publish_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 200, description = "Published", body = AdminArticle),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
@@ -879,7 +906,7 @@ pub struct ScheduleRequest {
     operation_id = "schedule_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = ScheduleRequest,
     responses(
         (status = 200, description = "Scheduled", body = AdminArticle),
@@ -907,9 +934,10 @@ pub async fn schedule_article(
     operation_id = "unpublish_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 200, description = "Back to draft", body = AdminArticle),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
@@ -939,10 +967,11 @@ pub struct DeleteQuery {
     operation_id = "delete_article",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1), DeleteQuery),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1), DeleteQuery),
     responses(
         (status = 200, description = "Archived", body = AdminArticle),
         (status = 204, description = "Removed for good"),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
@@ -1028,9 +1057,10 @@ async fn visible_to_editor(
     operation_id = "list_article_revisions",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 200, description = "Revisions", body = RevisionList),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not yours, and not an editor", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
@@ -1068,11 +1098,12 @@ fn parse_revision(raw: &str) -> ApiResult<i32> {
     tag = "admin",
     security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "The article's id", example = 1),
-        ("n" = i32, Path, description = "The revision number (the version it created)", example = 2),
+        ("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1),
+        ("n" = i32, Path, description = "The revision number (the version it created)", minimum = 1, maximum = 2147483647, example = 2),
     ),
     responses(
         (status = 200, description = "The revision", body = RevisionView),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article or revision", body = Problem, content_type = "application/problem+json"),
     )
@@ -1104,11 +1135,12 @@ pub async fn get_article_revision(
     tag = "admin",
     security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "The article's id", example = 1),
-        ("n" = i32, Path, description = "The revision number", example = 2),
+        ("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1),
+        ("n" = i32, Path, description = "The revision number", minimum = 1, maximum = 2147483647, example = 2),
     ),
     responses(
         (status = 200, description = "Restored as a new version", body = AdminArticle),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article or revision", body = Problem, content_type = "application/problem+json"),

@@ -67,8 +67,16 @@ fn fail_if_any(errors: Vec<ParameterError>) -> ApiResult<()> {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Bình đẳng giới", "description": "Tin về bình đẳng giới."}))]
 pub struct TagInput {
+    /// 1 to 200 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Bình đẳng giới"
+    )]
     pub name: Option<String>,
     /// Made from the name when absent on create.
+    #[schema(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
     pub description: Option<String>,
 }
@@ -138,10 +146,11 @@ pub async fn create_tag(
     operation_id = "update_tag",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The tag's id", example = 1)),
+    params(("id" = i64, Path, description = "The tag's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = TagInput,
     responses(
         (status = 200, description = "Saved", body = TagView),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Contributors may not", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
@@ -204,9 +213,10 @@ pub async fn update_tag(
     operation_id = "delete_tag",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The tag's id", example = 1)),
+    params(("id" = i64, Path, description = "The tag's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A contributor, or an author deleting a tag in use", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
@@ -261,8 +271,16 @@ pub async fn delete_tag(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Trần Thanh Mai", "bio": "Phóng viên mảng xã hội.", "avatar_url": "/media/authors/tran-thanh-mai.jpg"}))]
 pub struct AuthorInput {
+    /// 1 to 200 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Trần Thanh Mai"
+    )]
     pub name: Option<String>,
     /// Made from the name when absent on create.
+    #[schema(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
     pub bio: Option<String>,
     /// An http(s) URL or a path; `null` removes it.
@@ -303,6 +321,7 @@ fn author_response(
     request_body = AuthorInput,
     responses(
         (status = 201, description = "Created", body = AuthorView),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
@@ -366,7 +385,7 @@ pub async fn create_author(
     operation_id = "update_author",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The author's id", example = 1)),
+    params(("id" = i64, Path, description = "The author's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = AuthorInput,
     responses(
         (status = 200, description = "Saved", body = AuthorView),
@@ -441,9 +460,10 @@ pub async fn update_author(
     operation_id = "delete_author",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The author's id", example = 1)),
+    params(("id" = i64, Path, description = "The author's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such author", body = Problem, content_type = "application/problem+json"),
@@ -655,7 +675,7 @@ pub struct MediaPatch {
     operation_id = "update_media",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The media record's id", example = 1)),
+    params(("id" = i64, Path, description = "The media record's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = MediaPatch,
     responses(
         (status = 200, description = "Saved", body = crate::views::MediaView),
@@ -744,7 +764,7 @@ pub async fn update_media(
     operation_id = "delete_media",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The media record's id", example = 1)),
+    params(("id" = i64, Path, description = "The media record's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A bad id", body = Problem, content_type = "application/problem+json"),
@@ -808,13 +828,21 @@ pub async fn delete_media(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Già hóa dân số", "parent": "dan-so", "position": 2}))]
 pub struct CategoryInput {
+    /// 1 to 200 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Già hóa dân số"
+    )]
     pub name: Option<String>,
     /// Made from the name when absent on create.
+    #[schema(pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
     pub description: Option<String>,
     /// The parent's slug or id; `null` makes it a root.
     #[serde(default, deserialize_with = "crate::api::admin::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<CategoryKey>)]
     pub parent: Option<Option<CategoryKey>>,
     /// Order among siblings.
     pub position: Option<i32>,
@@ -838,6 +866,7 @@ fn resolve_parent(tree: &CategoryTree, key: &CategoryKey) -> ApiResult<i64> {
     request_body = CategoryInput,
     responses(
         (status = 201, description = "Created", body = crate::views::CategoryRef),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
@@ -901,10 +930,11 @@ pub async fn create_category(
     operation_id = "update_category",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The category's id", example = 2)),
+    params(("id" = i64, Path, description = "The category's id", minimum = 1, maximum = 9223372036854775807_i64, example = 2)),
     request_body = CategoryInput,
     responses(
         (status = 200, description = "Saved", body = crate::views::CategoryRef),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
@@ -986,7 +1016,11 @@ pub async fn update_category(
 #[into_params(parameter_in = Query)]
 pub struct DeleteCategoryQuery {
     /// Slug of the category that takes this one's articles and children.
-    #[param(example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     move_to: Option<String>,
 }
 
@@ -996,9 +1030,10 @@ pub struct DeleteCategoryQuery {
     operation_id = "delete_category",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The category's id", example = 2), DeleteCategoryQuery),
+    params(("id" = i64, Path, description = "The category's id", minimum = 1, maximum = 9223372036854775807_i64, example = 2), DeleteCategoryQuery),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Takes the editor role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
@@ -1086,10 +1121,11 @@ const MAX_PINNED: usize = 20;
     operation_id = "set_related_articles",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The article's id", example = 1)),
+    params(("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1)),
     request_body = RelatedInput,
     responses(
         (status = 200, description = "The pinned ids, in order", body = RelatedInput),
+        (status = 400, description = "The id is not a positive integer, or the body is not valid JSON for this endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),

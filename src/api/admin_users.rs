@@ -266,7 +266,7 @@ pub async fn create_staff_user(
     operation_id = "update_staff_user",
     tag = "admin",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The staff user's id", example = 2)),
+    params(("id" = i64, Path, description = "The staff user's id", minimum = 1, maximum = 9223372036854775807_i64, example = 2)),
     request_body = StaffPatch,
     responses(
         (status = 200, description = "Saved", body = StaffView),

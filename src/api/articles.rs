@@ -14,9 +14,13 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::models::article::{self, ArticleCard, ArticleFilter, ArticleSort};
 use crate::models::category::CategoryTree;
 use crate::models::{author, media, tag};
+use crate::views::params::{
+    ArticleFieldParam, ArticleIncludeParam, ArticleSortParam, ListIncludeParam, StrategyParam,
+    SummaryFieldParam,
+};
+use crate::views::partial::{ArticleListResponse, ArticleResponse};
 use crate::views::{
-    Article, ArticleList, ArticleSummary, AuthorSummary, Presenter, RelatedArticle, RelatedList,
-    TagSummary,
+    ArticleList, ArticleSummary, AuthorSummary, Presenter, RelatedArticle, RelatedList, TagSummary,
 };
 
 const SUMMARY_FIELDS: &[&str] = &[
@@ -76,13 +80,25 @@ const MAX_RELATED: i64 = 20;
 #[into_params(parameter_in = Query)]
 pub struct ArticleListQuery {
     /// Category slug; articles of its descendant categories are included.
-    #[param(example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     category: Option<String>,
     /// Tag slug.
-    #[param(example = "binh-dang-gioi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "binh-dang-gioi"
+    )]
     tag: Option<String>,
     /// Author slug.
-    #[param(example = "tran-thanh-mai")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "tran-thanh-mai"
+    )]
     author: Option<String>,
     /// Only featured (`true`) or only non-featured (`false`) articles.
     #[param(value_type = Option<bool>, example = true)]
@@ -93,27 +109,39 @@ pub struct ArticleListQuery {
     /// Published before this RFC 3339 time (exclusive).
     #[param(value_type = Option<String>, format = DateTime, example = "2023-11-16T00:00:00+07:00")]
     published_before: Option<String>,
-    /// Language tag, e.g. `vi`.
-    #[param(example = "vi")]
+    /// Language tag, e.g. `vi`: letters, digits and hyphens.
+    #[param(
+        pattern = "^[A-Za-z0-9-]+$",
+        min_length = 1,
+        max_length = 35,
+        example = "vi"
+    )]
     language: Option<String>,
     /// `-published_at` (newest first, the default), `published_at` (oldest
     /// first) or `-updated_at` (recently updated first).
-    #[param(value_type = Option<String>, example = "-published_at")]
+    #[param(value_type = Option<ArticleSortParam>, inline, example = "-published_at")]
     sort: Option<String>,
     /// Page size, 1 to 100; default 20.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    #[param(example = "MXxhLXB1Yi1kZXNjfDE3MDAwMzE1NDAwMDAwMDB8MQ")]
+    /// `next_cursor` of the previous page (opaque; only the server's own
+    /// cursors for the same `sort` are accepted).
+    #[param(
+        pattern = "^[A-Za-z0-9_-]+$",
+        min_length = 1,
+        max_length = 400,
+        example = "MXxhLXB1Yi1kZXNjfDE3MDAwMzE1NDAwMDAwMDB8MQ"
+    )]
     cursor: Option<String>,
     /// `true` adds `total`, the number of matching articles (costs a count).
     #[param(value_type = Option<bool>, example = true)]
     include_total: Option<String>,
-    /// Comma-separated fields to keep in each item, e.g. `id,slug,title`.
-    #[param(example = "id,slug,title,published_at")]
+    /// Comma-separated fields to keep in each item, e.g. `id,slug,title`;
+    /// the items then have only those (`ArticleSummaryFields`).
+    #[param(value_type = Option<Vec<SummaryFieldParam>>, inline, style = Form, explode = false, min_items = 1, example = json!(["id", "slug", "title", "published_at"]))]
     fields: Option<String>,
     /// Comma-separated relations to embed: `tags`.
-    #[param(example = "tags")]
+    #[param(value_type = Option<Vec<ListIncludeParam>>, inline, style = Form, explode = false, min_items = 1, example = json!(["tags"]))]
     include: Option<String>,
 }
 
@@ -122,11 +150,12 @@ pub struct ArticleListQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ArticleQuery {
-    /// Comma-separated fields to keep, e.g. `title,body,authors`.
-    #[param(example = "title,summary,body_html,authors")]
+    /// Comma-separated fields to keep, e.g. `title,body,authors`; the
+    /// article then has only those (`ArticleFields`).
+    #[param(value_type = Option<Vec<ArticleFieldParam>>, inline, style = Form, explode = false, min_items = 1, example = json!(["title", "summary", "body_html", "authors"]))]
     fields: Option<String>,
     /// Comma-separated relations to embed: `related` (5 related articles).
-    #[param(example = "related")]
+    #[param(value_type = Option<Vec<ArticleIncludeParam>>, inline, style = Form, explode = false, min_items = 1, example = json!(["related"]))]
     include: Option<String>,
 }
 
@@ -142,7 +171,7 @@ pub struct RelatedQuery {
     /// between the two articles; `category`: "Cùng chuyên mục", the newest
     /// of the same category; `tags`: most shared tags first; `manual`: only
     /// the hand-pinned ones. Pinned articles always come first.
-    #[param(value_type = Option<String>, example = "auto")]
+    #[param(value_type = Option<StrategyParam>, inline, example = "auto")]
     strategy: Option<String>,
 }
 
@@ -155,9 +184,10 @@ pub struct RelatedQuery {
 #[utoipa::path(
     operation_id = "list_articles",
     tag = "articles",
+    security(),
     params(ArticleListQuery),
     responses(
-        (status = 200, description = "A page of articles", body = ArticleList),
+        (status = 200, description = "A page of articles", body = ArticleListResponse),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The `category`, `tag` or `author` does not exist", body = Problem, content_type = "application/problem+json"),
     )
@@ -376,12 +406,13 @@ pub(crate) async fn summaries(
 #[utoipa::path(
     operation_id = "get_article",
     tag = "articles",
+    security(),
     params(
-        ("slug" = String, Path, description = "The article's slug", example = "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi-va-phong-ngua-ung-pho-voi-bao-luc-tren-co-so"),
+        ("slug" = String, Path, description = "The article's slug", pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi-va-phong-ngua-ung-pho-voi-bao-luc-tren-co-so"),
         ArticleQuery,
     ),
     responses(
-        (status = 200, description = "The article", body = Article),
+        (status = 200, description = "The article", body = ArticleResponse),
         (status = 301, description = "The article was renamed; `Location` has its current address"),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No published article has this slug", body = Problem, content_type = "application/problem+json"),
@@ -421,12 +452,13 @@ pub async fn get_article(
 #[utoipa::path(
     operation_id = "get_article_by_id",
     tag = "articles",
+    security(),
     params(
-        ("id" = i64, Path, description = "The article's id", example = 1),
+        ("id" = i64, Path, description = "The article's id", minimum = 1, maximum = 9223372036854775807_i64, example = 1),
         ArticleQuery,
     ),
     responses(
-        (status = 200, description = "The article", body = Article),
+        (status = 200, description = "The article", body = ArticleResponse),
         (status = 400, description = "The id or a parameter is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No published article has this id", body = Problem, content_type = "application/problem+json"),
     )
@@ -596,8 +628,9 @@ async fn related_views(
 #[utoipa::path(
     operation_id = "list_related_articles",
     tag = "articles",
+    security(),
     params(
-        ("slug" = String, Path, description = "The article's slug", example = "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi-va-phong-ngua-ung-pho-voi-bao-luc-tren-co-so"),
+        ("slug" = String, Path, description = "The article's slug", pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi-va-phong-ngua-ung-pho-voi-bao-luc-tren-co-so"),
         RelatedQuery,
     ),
     responses(

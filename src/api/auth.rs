@@ -215,6 +215,7 @@ async fn check_password(
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
+    security(),
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
@@ -293,6 +294,7 @@ pub async fn login(
 #[utoipa::path(
     operation_id = "refresh_token",
     tag = "auth",
+    security(),
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenResponse),
@@ -342,6 +344,7 @@ pub async fn refresh(
 #[utoipa::path(
     operation_id = "logout",
     tag = "auth",
+    security(),
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Signed out"),

@@ -13,6 +13,7 @@ use crate::views::{AuthorList, AuthorView, Presenter};
 #[utoipa::path(
     operation_id = "list_authors",
     tag = "authors",
+    security(),
     params(SlugPageQuery),
     responses(
         (status = 200, description = "A page of authors", body = AuthorList),
@@ -43,9 +44,11 @@ pub async fn list_authors(
 #[utoipa::path(
     operation_id = "get_author",
     tag = "authors",
-    params(("slug" = String, Path, description = "The author's slug", example = "tran-thanh-mai")),
+    security(),
+    params(("slug" = String, Path, description = "The author's slug", pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "tran-thanh-mai")),
     responses(
         (status = 200, description = "The author", body = AuthorView),
+        (status = 400, description = "The slug is not a slug, or a query parameter was given", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No author has this slug", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -52,8 +52,10 @@ fn node(tree: &CategoryTree, counts: &Counts, c: &category::Category) -> Categor
 #[utoipa::path(
     operation_id = "list_categories",
     tag = "categories",
+    security(),
     responses(
         (status = 200, description = "The category tree", body = CategoryTreeView),
+        (status = 400, description = "A query parameter was given (none is taken)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/categories")]
@@ -79,9 +81,11 @@ pub async fn list_categories(
 #[utoipa::path(
     operation_id = "get_category",
     tag = "categories",
-    params(("slug" = String, Path, description = "The category's slug", example = "dan-so")),
+    security(),
+    params(("slug" = String, Path, description = "The category's slug", pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "dan-so")),
     responses(
         (status = 200, description = "The category", body = CategoryDetail),
+        (status = 400, description = "The slug is not a slug, or a query parameter was given", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No category has this slug", body = Problem, content_type = "application/problem+json"),
     )
 )]

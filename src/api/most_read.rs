@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::models::article;
 use crate::models::sql::{Bind, Statement};
 use crate::views::ArticleSummary;
+use crate::views::params::PeriodParam;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"counted": true}))]
@@ -54,9 +55,10 @@ fn client_of(req: &HttpRequest, state: &AppState) -> (String, String) {
 #[utoipa::path(
     operation_id = "record_article_view",
     tag = "articles",
+    security(),
     params(
-        ("slug" = String, Path, description = "The article's slug", example = "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi-va-phong-ngua-ung-pho-voi-bao-luc-tren-co-so"),
-        ("X-Client-Id" = Option<String>, Header, description = "A stable, anonymous id of the app install or browser (at most 200 characters)", example = "9b2f6c1e-8d1a-4c7e-9f0e-2a6f1d3c4b5a"),
+        ("slug" = String, Path, description = "The article's slug", pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi-va-phong-ngua-ung-pho-voi-bao-luc-tren-co-so"),
+        ("X-Client-Id" = Option<String>, Header, description = "A stable, anonymous id of the app install or browser; an empty one or one over 200 characters is ignored (the address and user agent stand in)", example = "9b2f6c1e-8d1a-4c7e-9f0e-2a6f1d3c4b5a"),
     ),
     responses(
         (status = 202, description = "Accepted", body = ViewRecorded),
@@ -95,10 +97,14 @@ pub async fn record_view(
 pub struct MostReadQuery {
     /// `day` (today and yesterday, in the site's time zone), `week` (the
     /// last 7 days) or `month` (the last 30 days); default `day`.
-    #[param(value_type = Option<String>, example = "week")]
+    #[param(value_type = Option<PeriodParam>, inline, example = "week")]
     period: Option<String>,
     /// Category slug; articles of its descendant categories are included.
-    #[param(example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     category: Option<String>,
     /// How many, 1 to 50; default 10.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 50, example = 10)]
@@ -138,6 +144,7 @@ struct Counted {
 #[utoipa::path(
     operation_id = "list_most_read",
     tag = "articles",
+    security(),
     params(MostReadQuery),
     responses(
         (status = 200, description = "Most viewed first", body = MostReadList),

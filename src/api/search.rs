@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::models::article;
 use crate::models::search::{self, After, SearchOrder};
 use crate::views::ArticleSummary;
+use crate::views::params::SearchSortParam;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -23,16 +24,33 @@ pub struct SearchParams {
     /// diacritics (`binh dang gioi` finds `bình đẳng giới`); `"a phrase"`
     /// matches words in order; `-word` or `-"a phrase"` excludes. Any other
     /// punctuation only separates words.
-    #[param(example = "\"bình đẳng giới\" quang ninh -covid")]
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 200,
+        example = "\"bình đẳng giới\" quang ninh -covid"
+    )]
     q: Option<String>,
     /// Category slug; articles of its descendant categories are included.
-    #[param(example = "xa-hoi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "xa-hoi"
+    )]
     category: Option<String>,
     /// Tag slug.
-    #[param(example = "binh-dang-gioi")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "binh-dang-gioi"
+    )]
     tag: Option<String>,
     /// Author slug.
-    #[param(example = "tran-thanh-mai")]
+    #[param(
+        pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length = 200,
+        example = "tran-thanh-mai"
+    )]
     author: Option<String>,
     /// Published at or after this RFC 3339 time (inclusive).
     #[param(value_type = Option<String>, format = DateTime, example = "2023-11-01T00:00:00+07:00")]
@@ -43,13 +61,19 @@ pub struct SearchParams {
     /// `relevance` (the default: title matches, then summary, then body;
     /// exact diacritics before folded ones; newest first within each) or
     /// `-published_at` (newest first).
-    #[param(value_type = Option<String>, example = "relevance")]
+    #[param(value_type = Option<SearchSortParam>, inline, example = "relevance")]
     sort: Option<String>,
     /// Page size, 1 to 50; default 10.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 50, example = 10)]
     limit: Option<String>,
-    /// `next_cursor` of the previous page (of the same query).
-    #[param(example = "MXxzZWFyY2gtcmVsfDEyMzQ1fDB8MTcwMDAzMTU0MDAwMDAwMHwx")]
+    /// `next_cursor` of the previous page (of the same query; opaque, only
+    /// the server's own cursors are accepted).
+    #[param(
+        pattern = "^[A-Za-z0-9_-]+$",
+        min_length = 1,
+        max_length = 400,
+        example = "MXxzZWFyY2gtcmVsfDEyMzQ1fDB8MTcwMDAzMTU0MDAwMDAwMHwx"
+    )]
     cursor: Option<String>,
 }
 
@@ -150,6 +174,7 @@ fn decode_cursor(text: &str, order: SearchOrder, query: &SearchQuery) -> ApiResu
 #[utoipa::path(
     operation_id = "search_articles",
     tag = "search",
+    security(),
     params(SearchParams),
     responses(
         (status = 200, description = "A page of hits, best first", body = SearchResults),
@@ -279,7 +304,7 @@ pub async fn search_articles(
 #[into_params(parameter_in = Query)]
 pub struct SuggestParams {
     /// What the reader has typed so far; the last word may be partial.
-    #[param(example = "binh da")]
+    #[param(required = true, min_length = 1, max_length = 200, example = "binh da")]
     q: Option<String>,
     /// How many titles, 1 to 20; default 8.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 20, example = 8)]
@@ -317,6 +342,7 @@ pub struct SuggestionList {
 #[utoipa::path(
     operation_id = "suggest_titles",
     tag = "search",
+    security(),
     params(SuggestParams),
     responses(
         (status = 200, description = "Matching titles, newest first", body = SuggestionList),

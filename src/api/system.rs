@@ -13,6 +13,7 @@ use crate::views::Health;
 #[utoipa::path(
     operation_id = "get_health",
     tag = "system",
+    security(),
     responses((status = 200, description = "The process is up", body = Health))
 )]
 #[get("/healthz")]
@@ -28,6 +29,7 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(
     operation_id = "get_readiness",
     tag = "system",
+    security(),
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "The database is not reachable", body = Health, example = json!({"status": "unavailable"})),

@@ -18,8 +18,14 @@ pub struct SlugPageQuery {
     /// Page size, 1 to 100; default 20.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    #[param(example = "MXx0YWdzfGJpbmgtZGFuZy1naW9p")]
+    /// `next_cursor` of the previous page (opaque; only the server's own
+    /// cursors for the same list are accepted).
+    #[param(
+        pattern = "^[A-Za-z0-9_-]+$",
+        min_length = 1,
+        max_length = 400,
+        example = "MXx0YWdzfGJpbmgtZGFuZy1naW9p"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -58,6 +64,7 @@ pub fn next_page<T>(
 #[utoipa::path(
     operation_id = "list_tags",
     tag = "tags",
+    security(),
     params(SlugPageQuery),
     responses(
         (status = 200, description = "A page of tags", body = TagList),
@@ -83,9 +90,11 @@ pub async fn list_tags(
 #[utoipa::path(
     operation_id = "get_tag",
     tag = "tags",
-    params(("slug" = String, Path, description = "The tag's slug", example = "binh-dang-gioi")),
+    security(),
+    params(("slug" = String, Path, description = "The tag's slug", pattern = "^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length = 200, example = "binh-dang-gioi")),
     responses(
         (status = 200, description = "The tag", body = TagView),
+        (status = 400, description = "The slug is not a slug, or a query parameter was given", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No tag has this slug", body = Problem, content_type = "application/problem+json"),
     )
 )]

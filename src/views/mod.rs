@@ -16,6 +16,8 @@ use crate::models::category::{Category, CategoryTree};
 use crate::models::media::Media;
 use crate::models::tag::{Tag, TagRef};
 
+pub mod params;
+
 /// A page of articles.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"items": [{"id": 1, "slug": "quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi", "title": "Quảng Ninh hưởng ứng Tháng hành động vì bình đẳng giới", "summary": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên)…", "excerpt": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên), Sở LĐ-TB&XH phối hợp với LĐLĐ tỉnh…", "url": "http://localhost:8080/quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi", "cover": null, "category": {"id": 2, "slug": "dan-so", "name": "Dân số"}, "authors": [{"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai"}], "published_at": "2023-11-15T13:59:00+07:00", "updated_at": "2023-11-15T13:59:00+07:00", "word_count": 352, "reading_time_minutes": 2, "featured": false, "language": "vi"}], "next_cursor": "MXxhLXB1Yi1kZXNjfDE3MDAwMzE1NDAwMDAwMDB8MQ", "total": 22}))]
@@ -565,6 +567,150 @@ impl From<Tag> for TagView {
             slug: t.slug,
             name: t.name,
             description: t.description,
+        }
+    }
+}
+
+/// Response schemas for `fields=`: the same objects with only the fields
+/// asked for, so none of them is required. Built from the full schemas, so
+/// the two never drift apart; the responses offer both (`anyOf`).
+pub mod partial {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Schema};
+    use utoipa::openapi::{Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    /// `T`'s schema with an empty `required` list and a description saying why.
+    fn without_required<T: ToSchema>(what: &str) -> RefOr<Schema> {
+        let mut schema = T::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.required.clear();
+            object.description = Some(format!(
+                "{what} as trimmed by `fields=`: only the fields asked for are present."
+            ));
+            object.example = None;
+        }
+        schema
+    }
+
+    fn reference<T: ToSchema>() -> RefOr<Schema> {
+        RefOr::Ref(Ref::from_schema_name(T::name()))
+    }
+
+    /// Adds `T` and what it refers to.
+    fn collect<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
+
+    /// [`super::Article`] with `fields=`.
+    pub struct ArticleFields;
+
+    impl PartialSchema for ArticleFields {
+        fn schema() -> RefOr<Schema> {
+            without_required::<super::Article>("An article")
+        }
+    }
+
+    impl ToSchema for ArticleFields {
+        fn name() -> Cow<'static, str> {
+            "ArticleFields".into()
+        }
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            super::Article::schemas(schemas);
+        }
+    }
+
+    /// [`super::ArticleSummary`] with `fields=`.
+    pub struct ArticleSummaryFields;
+
+    impl PartialSchema for ArticleSummaryFields {
+        fn schema() -> RefOr<Schema> {
+            without_required::<super::ArticleSummary>("An article summary")
+        }
+    }
+
+    impl ToSchema for ArticleSummaryFields {
+        fn name() -> Cow<'static, str> {
+            "ArticleSummaryFields".into()
+        }
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            super::ArticleSummary::schemas(schemas);
+        }
+    }
+
+    /// A page of articles trimmed by `fields=`.
+    pub struct ArticleFieldsList;
+
+    impl PartialSchema for ArticleFieldsList {
+        fn schema() -> RefOr<Schema> {
+            let mut schema = super::ArticleList::schema();
+            if let RefOr::T(Schema::Object(object)) = &mut schema {
+                object.description =
+                    Some("A page of articles whose items are trimmed by `fields=`.".into());
+                object.example = None;
+                object.properties.insert(
+                    "items".into(),
+                    ArrayBuilder::new()
+                        .items(reference::<ArticleSummaryFields>())
+                        .into(),
+                );
+            }
+            schema
+        }
+    }
+
+    impl ToSchema for ArticleFieldsList {
+        fn name() -> Cow<'static, str> {
+            "ArticleFieldsList".into()
+        }
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            collect::<ArticleSummaryFields>(schemas);
+        }
+    }
+
+    /// One article: whole, or trimmed when `fields=` is given.
+    pub struct ArticleResponse;
+
+    impl PartialSchema for ArticleResponse {
+        fn schema() -> RefOr<Schema> {
+            AnyOfBuilder::new()
+                .item(reference::<super::Article>())
+                .item(reference::<ArticleFields>())
+                .description(Some(
+                    "The article; with `fields=`, only the fields asked for (`ArticleFields`).",
+                ))
+                .into()
+        }
+    }
+
+    impl ToSchema for ArticleResponse {
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            collect::<super::Article>(schemas);
+            collect::<ArticleFields>(schemas);
+        }
+    }
+
+    /// A page of articles: whole items, or trimmed ones when `fields=` is given.
+    pub struct ArticleListResponse;
+
+    impl PartialSchema for ArticleListResponse {
+        fn schema() -> RefOr<Schema> {
+            AnyOfBuilder::new()
+                .item(reference::<super::ArticleList>())
+                .item(reference::<ArticleFieldsList>())
+                .description(Some(
+                    "A page of articles; with `fields=`, each item has only the fields asked for (`ArticleFieldsList`).",
+                ))
+                .into()
+        }
+    }
+
+    impl ToSchema for ArticleListResponse {
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            collect::<super::ArticleList>(schemas);
+            collect::<ArticleFieldsList>(schemas);
         }
     }
 }

@@ -122,6 +122,76 @@ fn every_operation_is_documented_with_schemas_and_examples() {
     }
 }
 
+/// What the handlers refuse is in the spec: slugs and ids in paths and
+/// queries carry their pattern or minimum, every operation states its
+/// security (`[]` for public ones, bearer for staff ones), and `fields=`
+/// responses may leave any field out.
+#[test]
+fn the_spec_states_the_constraints_the_code_enforces() {
+    let spec: Value = serde_json::from_str(&newsroom::openapi::spec_json()).unwrap();
+    const SLUG: &str = "^[a-z0-9]+(?:-[a-z0-9]+)*$";
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            let security = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{id} ({method} {path}) declares no security"));
+            if path.starts_with("/api/v1/admin/") {
+                assert_eq!(security.len(), 1, "{id}: bearer");
+                assert!(security[0].get("bearer").is_some(), "{id}: bearer");
+            } else {
+                assert!(
+                    security.is_empty(),
+                    "{id}: public operations say `security: []`"
+                );
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                let schema = &param["schema"];
+                let slug_valued = name == "slug"
+                    || name == "move_to"
+                    || (param["in"] == "query" && ["category", "tag", "author"].contains(&name));
+                if slug_valued {
+                    assert_eq!(schema["pattern"], SLUG, "{id}: {name} pattern");
+                    assert_eq!(schema["maxLength"], 200, "{id}: {name} maxLength");
+                }
+                if param["in"] == "path" && (name == "id" || name == "n") {
+                    assert_eq!(schema["minimum"], 1, "{id}: {name} minimum");
+                }
+                if name == "limit" {
+                    assert_eq!(schema["minimum"], 1, "{id}: limit minimum");
+                    assert!(schema["maximum"].is_i64(), "{id}: limit maximum");
+                }
+                if name == "cursor" {
+                    assert_eq!(schema["minLength"], 1, "{id}: cursor minLength");
+                }
+                if ["sort", "strategy", "period", "status"].contains(&name) {
+                    assert!(schema["enum"].is_array(), "{id}: {name} enum");
+                }
+                if ["fields", "include"].contains(&name) {
+                    assert!(schema["items"]["enum"].is_array(), "{id}: {name} enum");
+                    assert_eq!(param["explode"], false, "{id}: {name} comma-separated");
+                }
+            }
+        }
+    }
+    let schemas = &spec["components"]["schemas"];
+    for name in ["ArticleFields", "ArticleSummaryFields"] {
+        let required = schemas[name]["required"].as_array();
+        assert!(
+            required.is_none_or(|r| r.is_empty()),
+            "{name}: nothing required"
+        );
+    }
+    for name in ["ArticleResponse", "ArticleListResponse"] {
+        assert_eq!(
+            schemas[name]["anyOf"].as_array().map(Vec::len),
+            Some(2),
+            "{name}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn the_running_service_serves_the_same_spec_and_the_docs() {
     let app = TestApp::spawn().await;
