@@ -203,6 +203,8 @@ pub(crate) fn escape_text(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // Parsers drop NUL, so a page holding one is not what readers get.
+            '\0' => {}
             c => out.push(c),
         }
     }

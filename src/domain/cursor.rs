@@ -36,7 +36,12 @@ impl Cursor {
         let micros: i64 = micros.parse().map_err(|_| ApiError::InvalidCursor)?;
         let at = DateTime::from_timestamp_micros(micros).ok_or(ApiError::InvalidCursor)?;
         let id: i64 = id.parse().map_err(|_| ApiError::InvalidCursor)?;
-        Ok(Self { scope, at, id })
+        let cursor = Self { scope, at, id };
+        // One spelling per position: `+5`, `007` and `-0` parse too.
+        if cursor.encode() != text {
+            return Err(ApiError::InvalidCursor);
+        }
+        Ok(cursor)
     }
 }
 

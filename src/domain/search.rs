@@ -177,6 +177,8 @@ impl SearchQuery {
             .include
             .iter()
             .map(|t| Term {
+                // deunicode may fold a letter into something else (`ь` →
+                // `'`, `¼` → `1/4`): only its letters and digits are words.
                 words: t
                     .words
                     .iter()
@@ -190,9 +192,14 @@ impl SearchQuery {
                             _ => folded,
                         }
                     })
+                    .flat_map(|w| words_of(&w))
                     .collect(),
             })
-            .collect();
+            .filter(|t: &Term| !t.words.is_empty())
+            .collect::<Vec<_>>();
+        if include.is_empty() {
+            return None;
+        }
         changed.then(|| Self {
             include,
             exclude: self.exclude.clone(),
@@ -268,14 +275,12 @@ pub fn similarity_tsquery(title: &str) -> Option<String> {
 
 /// Letters and digits runs of `raw`; everything else separates them.
 fn words_of(raw: &str) -> Vec<String> {
-    raw.split(|c: char| !c.is_alphanumeric())
+    // Lower-cased first: `İ` lower-cases to `i` and a combining dot, which
+    // must then separate like any other non-letter.
+    raw.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            w.chars()
-                .take(MAX_WORD_CHARS)
-                .collect::<String>()
-                .to_lowercase()
-        })
+        .map(|w| w.chars().take(MAX_WORD_CHARS).collect())
         .collect()
 }
 

@@ -4,9 +4,24 @@
 /// About how long an excerpt may be, in characters (not bytes).
 pub const EXCERPT_CHARS: usize = 160;
 
-/// `Quảng Ninh hưởng ứng…` → `quang-ninh-huong-ung`; `đ` → `d`.
+/// Longest slug made from a title or name, in bytes: it fits every field
+/// a slug goes into (articles take 200, tags and authors 120).
+pub const MAX_GENERATED_SLUG: usize = 120;
+
+/// `Quảng Ninh hưởng ứng…` → `quang-ninh-huong-ung`; `đ` → `d`. At most
+/// [`MAX_GENERATED_SLUG`] bytes, cut at a hyphen when there is one.
 pub fn slugify(text: &str) -> String {
-    slug::slugify(text)
+    let slug = slug::slugify(text);
+    if slug.len() <= MAX_GENERATED_SLUG {
+        return slug;
+    }
+    // Slugs are ASCII: any byte is a character boundary.
+    let head = &slug[..MAX_GENERATED_SLUG];
+    let cut = match head.rfind('-') {
+        Some(at) if at > 0 => &head[..at],
+        _ => head,
+    };
+    cut.trim_end_matches('-').to_owned()
 }
 
 /// Whether `slug` has the shape the database accepts.
@@ -25,7 +40,11 @@ pub fn is_slug(slug: &str) -> bool {
 /// control characters.
 pub fn is_http_url(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://")) && is_clean(&lower)
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && is_clean(&lower)
+        // As browsers (and the sanitiser) parse it: `https://` or
+        // `http://[` would be dropped from the page.
+        && ammonia::Url::parse(url.trim()).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()))
 }
 
 /// An http(s) URL or a path on the site (`/media/…`): what links, media

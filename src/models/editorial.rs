@@ -93,6 +93,13 @@ pub const MAX_BODY_TEXT_BYTES: usize = 300_000;
 /// there is one), sanitises inline HTML and fills in image snapshots.
 pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Result<(), ApiError> {
     let mut errors = Vec::new();
+    // PostgreSQL cannot store NUL in text: refuse it wherever it is.
+    if serde_json::to_string(state).is_ok_and(|json| json.contains("\\u0000")) {
+        return Err(ApiError::invalid(
+            "request",
+            "contains a character that cannot be stored (such as NUL, U+0000)",
+        ));
+    }
     let title_chars = state.title.trim().chars().count();
     if title_chars == 0 || title_chars > 300 {
         invalid(&mut errors, "title", "must be 1 to 300 characters");

@@ -8,6 +8,7 @@ mod cluster;
 mod demo;
 mod errors;
 mod fixtures;
+mod hardening;
 mod harness;
 mod permissions;
 mod properties;

@@ -367,7 +367,6 @@ proptest! {
     /// The module's own promise, stricter than safety: lexemes hold only
     /// letters and digits.
     #[test]
-    #[ignore = "awaits fix: words are lower-cased after the letter filter, and `İ` lower-cases to `i` + U+0307 (a combining mark)"]
     fn lexemes_hold_only_letters_and_digits(input in search_input(), title in any_text()) {
         // Minimal failing input: `İ` gives the lexeme `'i\u{307}'` (harmless
         // inside quotes, but not a letter: lower-case in words_of before splitting).
@@ -409,7 +408,6 @@ proptest! {
     /// `ь` into `'`, `½` into `1/2`, `©` into `(c)`: those reach the
     /// tsquery inside quotes.
     #[test]
-    #[ignore = "awaits fix (issue 8 finding 13): corrected() quotes deunicode output such as `'` into the tsquery"]
     fn corrected_queries_reach_tsquery_only_as_words(
         input in search_input(),
         known in prop::collection::vec(prop::option::of("[a-z0-9]{1,12}"), 0..24),
@@ -443,7 +441,9 @@ fn search_refuses_huge_and_control_laden_input_without_panicking() {
 /// The five HTML-significant characters escaped: what the highlighter
 /// promises for everything it does not mark.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
+    // NUL is dropped: HTML parsers drop it, so a page never holds one.
+    text.replace('\0', "")
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -559,7 +559,13 @@ proptest! {
         // search key (about 60) do, with room to spare.
         prop_assume!(key.len() <= 290 - scope.len());
         let text = cursor::encode_key(scope, &key);
-        prop_assert_eq!(cursor::decode_key(&text, scope).unwrap(), key);
+        // Keys are slugs or numbers: one holding a control character
+        // (NUL, say) was never issued and is refused.
+        if key.chars().any(char::is_control) {
+            prop_assert!(cursor::decode_key(&text, scope).is_err());
+        } else {
+            prop_assert_eq!(cursor::decode_key(&text, scope).unwrap(), key);
+        }
     }
 
     #[test]
@@ -592,7 +598,6 @@ proptest! {
     /// A time/id cursor is accepted only in the one spelling it is issued
     /// in, so two texts never name the same page position.
     #[test]
-    #[ignore = "awaits fix: Cursor::decode accepts `+5`, `007`, `-0` (str::parse), so one position has many spellings"]
     fn decoded_time_cursors_re_encode_to_the_same_text((text, scope) in cursor_text()) {
         // Minimal failing input: `MXxhLXB1Yi1kZXNjfDB8KzU` (base64 of
         // `1|a-pub-desc|0|+5`) decodes in `a-pub-desc` and re-encodes as
@@ -677,7 +682,6 @@ proptest! {
     /// the API accepts gets a generated slug that validation then refuses,
     /// blaming `slug`, a field the editor never sent.
     #[test]
-    #[ignore = "awaits fix: generated slugs are not cut to the slug limit (200 bytes; 120 for tags/authors)"]
     fn generated_slugs_fit_where_they_are_used(
         title in prop_oneof![any_text(), "[a-zA-Z ]{150,300}"],
     ) {
@@ -854,7 +858,6 @@ proptest! {
     /// of an article without a summary, the source of search snippets) go
     /// to partners who may not escape them: they must never hold a tag.
     #[test]
-    #[ignore = "awaits fix (issue 8 finding 8): strip_inline decodes `&lt;img …&gt;` into a live `<img …>` in body_text and the excerpt"]
     fn text_derived_from_the_body_never_holds_a_tag(blocks in blocks()) {
         // Minimal failing input: a quote `&lt;img src=x onerror=alert(1)&gt;`
         // gives body_text and excerpt `<img src=x onerror=alert(1)>`.
@@ -865,7 +868,6 @@ proptest! {
 
     /// Every URL a body may hold, including ones no browser can parse.
     #[test]
-    #[ignore = "awaits fix: is_http_url accepts URLs that do not parse (`https://`, `http://[`), whose src/href the sanitiser then drops"]
     fn rendered_bodies_with_any_url_pass_the_sanitiser_unchanged(
         blocks in blocks_with(text_without_nul().boxed(), any_url().boxed()),
     ) {
@@ -878,10 +880,12 @@ proptest! {
     /// shows it. Browsers (and the URL parser ammonia uses) read `\` as
     /// `/`, so `/\host` is `//host`: another host.
     #[test]
-    #[ignore = "awaits fix (issue 8 finding 9): is_web_url accepts `//host` and `/\\host`, which resolve to another host"]
     fn site_paths_stay_on_the_site(url in any_url()) {
         // Minimal failing inputs: `//evil.example/x.jpg`, `/\evil.example/x.jpg`.
-        prop_assume!(text::is_web_url(&url) && !text::is_http_url(&url));
+        // Most generated URLs are not site paths: nothing to check then.
+        if !text::is_web_url(&url) || text::is_http_url(&url) {
+            return Ok(());
+        }
         let page = ammonia::Url::parse("https://site.example/a/b").unwrap();
         if let Ok(resolved) = page.join(&url) {
             prop_assert_eq!(resolved.host_str(), Some("site.example"), "{:?}", url);
@@ -891,7 +895,6 @@ proptest! {
     /// NUL cannot be stored (PostgreSQL refuses it), and HTML parsers drop
     /// it, so rendered HTML holding one is never what readers get.
     #[test]
-    #[ignore = "awaits fix (issue 8 finding 14): NUL is not refused, and escape_text keeps it in citations, credits, alt text and embed titles"]
     fn rendered_bodies_with_nul_pass_the_sanitiser_unchanged(
         blocks in blocks_with(any_text().boxed(), any_url().prop_filter("parses", |u| url_parses(u)).boxed()),
     ) {
