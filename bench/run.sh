@@ -102,7 +102,10 @@ start_newsroom() { # CACHE_TTL
 pg_port() { sed -n 4p "$PID_FILE" | tr -d '[:space:]'; }
 
 psql_bench() { # psql arguments...
-    psql -X -q -v ON_ERROR_STOP=1 "postgres://postgres@127.0.0.1:$(pg_port)/newsroom" "$@"
+    # The private cluster asks for the superuser's password, kept (0600) in
+    # its data folder.
+    PGPASSWORD=$(sed -n 's/^superuser=//p' "$DATA_DIR/pg/newsroom.credentials") \
+        psql -X -q -v ON_ERROR_STOP=1 "postgres://postgres@127.0.0.1:$(pg_port)/newsroom" "$@"
 }
 
 api() { # PATH -> body on stdout; fails on a non-2xx answer
