@@ -225,3 +225,15 @@ pub async fn cache_and_etag(
     let response = respond(&http_req, &cached);
     Ok(ServiceResponse::new(http_req, response))
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn the_admin_check_sees_the_decoded_path() {
+        let req = TestRequest::with_uri("/api/v1/%61dmin/articles").to_srv_request();
+        assert_eq!(req.path(), "/api/v1/%61dmin/articles");
+        assert_eq!(req.match_info().as_str(), "/api/v1/admin/articles");
+    }
+}
