@@ -37,6 +37,11 @@ pub struct Problem {
     /// The parameters or fields at fault, when there are any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ParameterError>,
+    /// The request's id, as in the `X-Request-Id` response header (added
+    /// to every problem on its way out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "5f0c2a9e1b7d4c3a8e6f1d2c3b4a5968")]
+    pub request_id: Option<String>,
 }
 
 /// One parameter or field at fault.
@@ -173,6 +178,7 @@ impl ApiError {
             detail: self.to_string(),
             code: self.code().to_owned(),
             errors,
+            request_id: None,
         }
     }
 }

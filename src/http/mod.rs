@@ -1,3 +1,4 @@
 //! What wraps every request rather than belonging to one resource.
 
 pub mod client;
+pub mod request;
