@@ -84,6 +84,8 @@ pub enum ApiError {
     VersionMismatch { sent: i32, current: i32 },
     #[error("send `If-Match` with the ETag (or `version` in the body) of the version you edited")]
     PreconditionRequired,
+    #[error("this cross-origin request is not allowed: {0}")]
+    CorsRejected(String),
     #[error("too many failed attempts; retry in {0} seconds")]
     TooManyRequests(i64),
     #[error("the database is not reachable; retry shortly")]
@@ -126,6 +128,7 @@ impl ApiError {
             Self::VersionMismatch { .. } => "version_mismatch",
             Self::PreconditionRequired => "precondition_required",
             Self::TooManyRequests(_) => "too_many_requests",
+            Self::CorsRejected(_) => "cors_rejected",
         }
     }
 
@@ -155,6 +158,7 @@ impl ApiError {
             Self::VersionMismatch { .. } => "Version mismatch",
             Self::PreconditionRequired => "Precondition required",
             Self::TooManyRequests(_) => "Too many requests",
+            Self::CorsRejected(_) => "Cross-origin request rejected",
         }
     }
 
@@ -189,7 +193,8 @@ impl ResponseError for ApiError {
             Self::InvalidParameter { .. }
             | Self::MalformedQuery(_)
             | Self::MalformedBody(_)
-            | Self::InvalidCursor => StatusCode::BAD_REQUEST,
+            | Self::InvalidCursor
+            | Self::CorsRejected(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound { .. } | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

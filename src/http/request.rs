@@ -4,7 +4,7 @@
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::{Method, Uri};
+use actix_web::http::{Method, Uri, header};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 
@@ -96,13 +96,33 @@ pub async fn prepare(
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
     }
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let mut res = next.call(req).await?.map_into_boxed_body();
+    if preflight && res.status().is_client_error() && !is_problem(&res) {
+        res = cors_problem(res).await?;
+    }
     let value = HeaderValue::from_str(&id).expect("request ids are visible ASCII");
     res.headers_mut().insert(X_REQUEST_ID.clone(), value);
     if is_problem(&res) {
         res = with_request_id(res, &id).await?;
     }
     Ok(res)
+}
+
+/// actix-cors refuses a preflight in plain text: the same answer, as a
+/// problem document like every other error.
+async fn cors_problem(res: ServiceResponse<BoxBody>) -> Result<ServiceResponse<BoxBody>, Error> {
+    let (req, res) = res.into_parts();
+    let bytes = body::to_bytes(res.into_body())
+        .await
+        .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
+    let reason = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let problem = crate::error::ApiError::CorsRejected(reason);
+    let res = actix_web::ResponseError::error_response(&problem);
+    Ok(ServiceResponse::new(req, res))
 }
 
 fn is_problem(res: &ServiceResponse<BoxBody>) -> bool {

@@ -124,3 +124,153 @@ async fn body_html_links_media_with_absolute_urls() {
     }
     assert!(checked > 0, "the demo has pictures in bodies");
 }
+
+fn cors_app_settings(origins: &[&str]) -> newsroom::config::Settings {
+    newsroom::config::Settings {
+        cors: newsroom::http::cors::CorsOrigins::parse(
+            &origins.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap(),
+        ..crate::harness::settings()
+    }
+}
+
+async fn preflight(
+    app: &TestApp,
+    path: &str,
+    origin: &str,
+    method: &str,
+    headers: &str,
+) -> crate::harness::Response {
+    app.request(
+        Method::OPTIONS,
+        path,
+        &[
+            ("origin", origin),
+            ("access-control-request-method", method),
+            ("access-control-request-headers", headers),
+        ],
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn listed_origins_may_read_and_sign_in_others_may_not() {
+    let app = TestApp::spawn_with(cors_app_settings(&[
+        "https://www.example.vn",
+        "https://cms.example.vn",
+    ]))
+    .await;
+    let site = "https://www.example.vn";
+    // Preflight on a public route, then the read itself.
+    let r = preflight(
+        &app,
+        "/api/v1/articles",
+        site,
+        "GET",
+        "if-none-match,x-client-id",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("access-control-allow-origin"), Some(site));
+    assert!(r.header("access-control-max-age").is_some());
+    assert_eq!(r.header("access-control-allow-credentials"), None);
+    let r = app
+        .request(Method::GET, "/api/v1/articles", &[("origin", site)])
+        .await;
+    assert_eq!(r.header("access-control-allow-origin"), Some(site));
+    let exposed = r
+        .header("access-control-expose-headers")
+        .unwrap()
+        .to_lowercase();
+    for name in [
+        "etag",
+        "last-modified",
+        "link",
+        "location",
+        "retry-after",
+        "x-request-id",
+    ] {
+        assert!(exposed.contains(name), "{name} not in {exposed}");
+    }
+    // The staff API: listed origins, with credentials.
+    let cms = "https://cms.example.vn";
+    for path in ["/api/v1/auth/login", "/api/v1/admin/articles"] {
+        let r = preflight(&app, path, cms, "POST", "authorization,content-type").await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert_eq!(r.header("access-control-allow-origin"), Some(cms));
+        assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+    }
+    // Any other origin: a refused preflight (a problem), no CORS headers.
+    let evil = "https://evil.example";
+    for path in ["/api/v1/articles", "/api/v1/admin/articles"] {
+        let r = preflight(&app, path, evil, "GET", "authorization").await;
+        r.assert_problem(400, "cors_rejected");
+        assert_eq!(r.header("access-control-allow-origin"), None);
+    }
+    let r = app
+        .request(Method::GET, "/api/v1/articles", &[("origin", evil)])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}
+
+#[actix_web::test]
+async fn a_wildcard_opens_the_public_api_only() {
+    let app = TestApp::spawn_with(cors_app_settings(&["*", "https://cms.example.vn"])).await;
+    let anyone = "https://reader.example";
+    let r = preflight(&app, "/api/v1/search", anyone, "GET", "x-request-id").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let r = app
+        .request(Method::GET, "/api/v1/categories", &[("origin", anyone)])
+        .await;
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-credentials"), None);
+    // Never the staff API for `*`.
+    preflight(
+        &app,
+        "/api/v1/admin/articles",
+        anyone,
+        "GET",
+        "authorization",
+    )
+    .await
+    .assert_problem(400, "cors_rejected");
+    let r = preflight(
+        &app,
+        "/api/v1/admin/articles",
+        "https://cms.example.vn",
+        "PATCH",
+        "authorization,if-match",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://cms.example.vn")
+    );
+}
+
+#[actix_web::test]
+async fn without_origins_nobody_gets_cors_headers() {
+    let app = TestApp::with_demo().await;
+    let r = app
+        .request(
+            Method::GET,
+            "/api/v1/articles",
+            &[("origin", "https://www.example.vn")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    preflight(
+        &app,
+        "/api/v1/articles",
+        "https://www.example.vn",
+        "GET",
+        "",
+    )
+    .await
+    .assert_problem(400, "cors_rejected");
+}
