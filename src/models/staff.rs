@@ -128,23 +128,13 @@ pub async fn session_user(
 /// Ends every sign-in of a user (disabled, or a new password): their
 /// refresh tokens and access tokens stop working at once.
 pub async fn revoke_sessions_of(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<()> {
-    let now = Utc::now();
-    diesel::update(
-        staff_sessions::table
-            .filter(staff_sessions::user_id.eq(user_id))
-            .filter(staff_sessions::revoked_at.is_null()),
-    )
-    .set(staff_sessions::revoked_at.eq(now))
-    .execute(conn)
-    .await?;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::user_id.eq(user_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)
-    .await?;
+    let live: Vec<String> = staff_sessions::table
+        .filter(staff_sessions::user_id.eq(user_id))
+        .filter(staff_sessions::revoked_at.is_null())
+        .select(staff_sessions::id)
+        .load(conn)
+        .await?;
+    revoke_sessions(conn, &live).await?;
     Ok(())
 }
 
@@ -202,10 +192,18 @@ pub async fn mark_rotated(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<
 
 /// Ends one sign-in: its refresh tokens and its access tokens.
 pub async fn revoke_family(conn: &mut AsyncPgConnection, family: &str) -> QueryResult<usize> {
+    revoke_sessions(conn, &[family.to_owned()]).await
+}
+
+/// Marks sign-ins and their refresh tokens revoked; how many tokens were.
+async fn revoke_sessions(conn: &mut AsyncPgConnection, ids: &[String]) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
     let now = Utc::now();
     diesel::update(
         staff_sessions::table
-            .filter(staff_sessions::id.eq(family))
+            .filter(staff_sessions::id.eq_any(ids))
             .filter(staff_sessions::revoked_at.is_null()),
     )
     .set(staff_sessions::revoked_at.eq(now))
@@ -213,7 +211,7 @@ pub async fn revoke_family(conn: &mut AsyncPgConnection, family: &str) -> QueryR
     .await?;
     diesel::update(
         refresh_tokens::table
-            .filter(refresh_tokens::family.eq(family))
+            .filter(refresh_tokens::family.eq_any(ids))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
