@@ -104,7 +104,7 @@ function preflight(api, path, origin, method, requestHeaders) {
 
 // What the server says, header by header; the browser checks below show
 // what a browser makes of it.
-async function httpChecks() {
+async function httpChecks(tokens) {
   const t = "http, listed origin";
   let r = await preflight(API, "/api/v1/articles", LISTED, "GET", "if-none-match");
   check(`${t}: preflight of the public list is answered (not 405)`, r.status >= 200 && r.status < 300, r.status);
@@ -126,6 +126,13 @@ async function httpChecks() {
     r.status >= 200 && r.status < 300 && wanted.every((h) => allowed.includes(h)),
     `${r.status} ${show(r.headers["access-control-allow-headers"])}`);
 
+  // Every route takes its preflight, with the methods it takes.
+  r = await preflight(API, "/api/v1/admin/articles/1", LISTED, "PATCH", "authorization,content-type,if-match");
+  check(`${t}: preflight of PATCH /api/v1/admin/articles/1 allows PATCH`,
+    r.status >= 200 && r.status < 300 && r.headers["access-control-allow-origin"] === LISTED &&
+      list(r.headers["access-control-allow-methods"]).includes("patch"),
+    `${r.status} ${show(r.headers["access-control-allow-origin"])} ${show(r.headers["access-control-allow-methods"])}`);
+
   r = await request("GET", `${API}/api/v1/articles?limit=1`, { Origin: LISTED });
   const exposed = list(r.headers["access-control-expose-headers"]);
   const expose = ["etag", "last-modified", "link", "location", "retry-after", "x-request-id"];
@@ -137,6 +144,11 @@ async function httpChecks() {
   check(`${t}: GET carries X-Request-Id`, Boolean(r.headers["x-request-id"]), show(r.headers["x-request-id"]));
 
   const u = "http, unlisted origin";
+  // Right after the listed origin's read (so from the response cache, if
+  // it holds this page): the grant to the listed origin must not be replayed.
+  r = await request("GET", `${API}/api/v1/articles?limit=1`, { Origin: UNLISTED });
+  check(`${u}: the same GET straight after carries no grant`, r.headers["access-control-allow-origin"] === undefined,
+    `${r.status} ${show(r.headers["access-control-allow-origin"])}`);
   for (const [path, method] of [["/api/v1/articles", "GET"], ["/api/v1/auth/login", "POST"], ["/api/v1/admin/articles", "GET"]]) {
     r = await preflight(API, path, UNLISTED, method, "content-type");
     check(`${u}: preflight of ${method} ${path} does not allow it`, r.headers["access-control-allow-origin"] === undefined,
@@ -148,6 +160,11 @@ async function httpChecks() {
     r = await request("GET", `${STAR_API}/api/v1/articles?limit=1`, { Origin: UNLISTED });
     const acao = r.headers["access-control-allow-origin"];
     check(`${s}: public GET is allowed`, r.status === 200 && (acao === "*" || acao === UNLISTED), `${r.status} ${show(acao)}`);
+    // The staff API never answers to `*`, even to a request that carries a
+    // valid token.
+    r = await request("GET", `${STAR_API}/api/v1/admin/articles`, { Origin: UNLISTED, Authorization: `Bearer ${tokens.star}` });
+    check(`${s}: staff GET with a valid token carries no grant`, r.headers["access-control-allow-origin"] === undefined,
+      `${r.status} ${show(r.headers["access-control-allow-origin"])}`);
     for (const [path, method] of [["/api/v1/auth/login", "POST"], ["/api/v1/admin/articles", "GET"]]) {
       r = await preflight(STAR_API, path, UNLISTED, method, "content-type,authorization");
       check(`${s}: preflight of ${method} ${path} does not allow it`, r.headers["access-control-allow-origin"] === undefined,
@@ -292,8 +309,7 @@ function expectRefused(t, run, probes) {
 const ALL = ["list", "revalidate", "cache-fill", "cache-revalidate", "login", "admin", "admin-credentials"];
 const STAFF = ["login", "admin", "admin-credentials"];
 
-async function browserChecks() {
-  const token = await signIn(API, PASSWORD);
+async function browserChecks({ token, star: starToken }) {
 
   // Control: with web security off the same page on the same origins does
   // everything. If this fails the harness is broken, not CORS.
@@ -317,7 +333,6 @@ async function browserChecks() {
     expectRefused(`browser, unlisted origin`, await runPage(browser, UNLISTED, API, { password: PASSWORD, token }), ALL);
 
     if (STAR_API) {
-      const starToken = await signIn(STAR_API, STAR_PASSWORD);
       const t = "browser, * server, unlisted origin";
       const run = await runPage(browser, UNLISTED, STAR_API, { password: STAR_PASSWORD, token: starToken });
       const p = run.probe;
@@ -333,8 +348,11 @@ async function browserChecks() {
 }
 
 try {
-  await httpChecks();
-  await browserChecks();
+  // Tokens signed in outside the browser, for the requests a refused
+  // origin makes: refused for its origin, not for want of a token.
+  const tokens = { token: await signIn(API, PASSWORD), star: STAR_API ? await signIn(STAR_API, STAR_PASSWORD) : null };
+  await httpChecks(tokens);
+  await browserChecks(tokens);
 } catch (e) {
   check("driver ran to the end", false, e.stack);
 }
