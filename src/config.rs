@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 
 use crate::auth::TokenKeys;
+use crate::http::cors::CorsOrigins;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -173,6 +174,17 @@ pub struct Options {
         global = true
     )]
     pub trusted_proxies: Vec<IpNet>,
+    /// Origins whose pages may call the API from a browser, comma-separated
+    /// (`https://www.example.vn,https://cms.example.vn`). `*` opens the
+    /// public read API to every origin; the staff API only ever answers
+    /// listed origins. Empty (the default): no cross-origin access.
+    #[arg(
+        long,
+        env = "NEWSROOM_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 impl Options {
@@ -226,6 +238,7 @@ impl Options {
             view_flush_secs: self.view_flush,
             views_per_address: self.views_per_address,
             trusted_proxies: self.trusted_proxies.clone(),
+            cors: CorsOrigins::parse(&self.cors_origins)?,
             tokens: TokenKeys::new(
                 &secret,
                 chrono::Duration::seconds(self.access_token_ttl),
@@ -250,6 +263,8 @@ pub struct Settings {
     pub views_per_address: u32,
     /// Whose forwarding headers name the client.
     pub trusted_proxies: Vec<IpNet>,
+    /// Who may call from a browser on another origin.
+    pub cors: CorsOrigins,
     pub tokens: TokenKeys,
 }
 
@@ -264,6 +279,7 @@ impl Default for Settings {
             view_flush_secs: 5,
             views_per_address: 20,
             trusted_proxies: Vec::new(),
+            cors: CorsOrigins::default(),
             tokens: TokenKeys::new(
                 &TokenKeys::random_secret(),
                 chrono::Duration::minutes(15),

@@ -37,6 +37,11 @@ pub struct Problem {
     /// The parameters or fields at fault, when there are any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ParameterError>,
+    /// The request's id, as in the `X-Request-Id` response header (added
+    /// to every problem on its way out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "5f0c2a9e1b7d4c3a8e6f1d2c3b4a5968")]
+    pub request_id: Option<String>,
 }
 
 /// One parameter or field at fault.
@@ -79,6 +84,8 @@ pub enum ApiError {
     VersionMismatch { sent: i32, current: i32 },
     #[error("send `If-Match` with the ETag (or `version` in the body) of the version you edited")]
     PreconditionRequired,
+    #[error("this cross-origin request is not allowed: {0}")]
+    CorsRejected(String),
     #[error("too many failed attempts; retry in {0} seconds")]
     TooManyRequests(i64),
     #[error("the database is not reachable; retry shortly")]
@@ -121,6 +128,7 @@ impl ApiError {
             Self::VersionMismatch { .. } => "version_mismatch",
             Self::PreconditionRequired => "precondition_required",
             Self::TooManyRequests(_) => "too_many_requests",
+            Self::CorsRejected(_) => "cors_rejected",
         }
     }
 
@@ -150,6 +158,7 @@ impl ApiError {
             Self::VersionMismatch { .. } => "Version mismatch",
             Self::PreconditionRequired => "Precondition required",
             Self::TooManyRequests(_) => "Too many requests",
+            Self::CorsRejected(_) => "Cross-origin request rejected",
         }
     }
 
@@ -173,6 +182,7 @@ impl ApiError {
             detail: self.to_string(),
             code: self.code().to_owned(),
             errors,
+            request_id: None,
         }
     }
 }
@@ -183,7 +193,8 @@ impl ResponseError for ApiError {
             Self::InvalidParameter { .. }
             | Self::MalformedQuery(_)
             | Self::MalformedBody(_)
-            | Self::InvalidCursor => StatusCode::BAD_REQUEST,
+            | Self::InvalidCursor
+            | Self::CorsRejected(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound { .. } | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

@@ -76,6 +76,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let cors = http::cors::CorsByAudience::new(shared.state.settings.cors.clone());
     let (app, _) = App::new()
         .into_utoipa_app()
         .app_data(shared.state)
@@ -108,8 +109,10 @@ pub fn build_app(
     .default_service(web::to(fallback))
     // Every body is what its Content-Type says: no browser sniffs JSON
     // (or a problem document) into HTML.
+    .wrap(cors)
+    .wrap(actix_web::middleware::from_fn(http::request::prepare))
     .wrap(actix_web::middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
-    .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+    .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
 }
 
 /// Serves the application on `listener` until the server is stopped.

@@ -15,7 +15,11 @@ use crate::error::Problem;
 Everything is under `/api/v1`. Times are RFC 3339 with the site's offset \
 (`+07:00` for Asia/Ho_Chi_Minh). Lists answer `{\"items\": [...], \"next_cursor\": ...}`: \
 follow `next_cursor` until it is `null`. Every error is an RFC 9457 \
-`application/problem+json` document with a stable `code`.",
+`application/problem+json` document with a stable `code` and the \
+`request_id` that every response also carries in `X-Request-Id`. `HEAD` \
+works wherever `GET` does (same headers, no body). Tracking parameters \
+(`utm_*`, `fbclid`, `gclid`, `zarsrc`, `_` and a few more) are ignored; any \
+other unknown query parameter is a 400.",
         license(name = "MIT", identifier = "MIT")
     ),
     // Relative: the host that serves this document (a deployment's own
@@ -80,12 +84,51 @@ impl utoipa::Modify for ClosedBlocks {
 
 /// The complete spec, as the running service serves it.
 pub fn spec() -> utoipa::openapi::OpenApi {
-    let (_, spec) = actix_web::App::new()
+    let (_, mut spec) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::api::config)
         .split_for_parts();
+    document_request_ids(&mut spec);
     spec
+}
+
+/// Every response carries `X-Request-Id` (`http::request`): say so on each,
+/// once the handlers' operations are collected.
+fn document_request_ids(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let header = HeaderBuilder::new()
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9._:-]{1,128}$"))
+                .examples([serde_json::json!("5f0c2a9e1b7d4c3a8e6f1d2c3b4a5968")]),
+        ))
+        .description(Some(
+            "The request's id: the client's own `X-Request-Id` when it sent a sane one \
+             (1 to 128 of `A-Z a-z 0-9 . _ : -`), else a new one. Quote it when reporting a problem.",
+        ))
+        .build();
+    for item in spec.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for response in operation.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    response
+                        .headers
+                        .insert("X-Request-Id".into(), RefOr::T(header.clone()));
+                }
+            }
+        }
+    }
 }
 
 pub fn spec_json() -> String {

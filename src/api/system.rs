@@ -64,6 +64,7 @@ impl ServedSpec {
         for (path, item) in &spec.paths.paths {
             let methods: Vec<Method> = [
                 (item.get.is_some(), Method::GET),
+                (item.get.is_some(), Method::HEAD),
                 (item.post.is_some(), Method::POST),
                 (item.put.is_some(), Method::PUT),
                 (item.patch.is_some(), Method::PATCH),
@@ -74,7 +75,10 @@ impl ServedSpec {
             .collect();
             routes.push((ResourceDef::new(path.as_str()), methods));
         }
-        routes.push((ResourceDef::new("/api/v1/openapi.json"), vec![Method::GET]));
+        routes.push((
+            ResourceDef::new("/api/v1/openapi.json"),
+            vec![Method::GET, Method::HEAD],
+        ));
         Self {
             json: spec.to_pretty_json().expect("the spec serialises"),
             routes,

@@ -1,3 +1,5 @@
 //! What wraps every request rather than belonging to one resource.
 
 pub mod client;
+pub mod cors;
+pub mod request;

@@ -360,6 +360,27 @@ impl Presenter<'_> {
         }
     }
 
+    /// Stored HTML with site paths (`src="/media/…"`, `href="/…"`) made
+    /// absolute, as the JSON's URLs are, so a WebView or a partner's page
+    /// shows the pictures. The renderer and the sanitiser always write
+    /// these attributes with double quotes.
+    pub fn absolute_html(&self, html: &str) -> String {
+        let site = &self.settings.site_url;
+        let mut out = String::with_capacity(html.len());
+        let mut rest = html;
+        while let Some(at) = rest.find("=\"/") {
+            let (head, tail) = rest.split_at(at + 2);
+            out.push_str(head);
+            let attribute = head[..head.len() - 2].rsplit(' ').next().unwrap_or("");
+            if matches!(attribute, "src" | "href") && !tail.starts_with("//") {
+                out.push_str(site);
+            }
+            rest = tail;
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// The article's address on this site. Always the site's own: a
     /// canonical URL elsewhere (syndicated copies) is an SEO hint in
     /// `seo.canonical_url`, never where readers are sent.
@@ -505,7 +526,7 @@ impl Presenter<'_> {
             authors,
             tags,
             body,
-            body_html: row.body_html,
+            body_html: self.absolute_html(&row.body_html),
             body_text: row.body_text,
             published_at: self.time(row.published_at.unwrap_or_default()),
             first_published_at: row.first_published_at.map(|t| self.time(t)),

@@ -102,7 +102,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     ] {
         let r = app.request(method.clone(), path, &[]).await;
         r.assert_problem(405, "method_not_allowed");
-        assert_eq!(r.header("allow"), Some("GET"), "{method} {path}");
+        assert_eq!(r.header("allow"), Some("GET, HEAD"), "{method} {path}");
     }
 }
 

@@ -5,6 +5,7 @@ mod admin;
 mod articles;
 mod cli;
 mod cluster;
+mod delivery;
 mod demo;
 mod errors;
 mod fixtures;

@@ -1,0 +1,276 @@
+//! Issue 9, what every response carries for browsers and apps: request ids,
+//! `HEAD`, tracking parameters ignored, absolute URLs in `body_html`.
+
+use reqwest::Method;
+
+use crate::harness::{SITE_URL, TestApp};
+
+#[actix_web::test]
+async fn every_response_has_a_request_id_and_problems_quote_it() {
+    let app = TestApp::with_demo().await;
+    let r = app.get("/api/v1/articles?limit=1").await;
+    let id = r.header("x-request-id").expect("an id").to_owned();
+    assert_eq!(id.len(), 32, "{id}");
+    assert_ne!(
+        app.get("/api/v1/articles?limit=1")
+            .await
+            .header("x-request-id"),
+        Some(&*id)
+    );
+    // A sane id of the client's is kept; anything else is replaced.
+    let r = app
+        .request(
+            Method::GET,
+            "/api/v1/tags",
+            &[("x-request-id", "app-42.req:7")],
+        )
+        .await;
+    assert_eq!(r.header("x-request-id"), Some("app-42.req:7"));
+    let long = "a".repeat(129);
+    for bad in ["has space", "quote\"", long.as_str(), ""] {
+        let r = app
+            .request(Method::GET, "/api/v1/tags", &[("x-request-id", bad)])
+            .await;
+        let got = r.header("x-request-id").unwrap();
+        assert!(got != bad && got.len() == 32, "{bad:?} → {got}");
+    }
+    // Problems carry it in the body too: route, parameter and auth errors.
+    for path in [
+        "/api/v1/nowhere",
+        "/api/v1/articles?limit=0",
+        "/api/v1/admin/articles",
+    ] {
+        let r = app
+            .request(Method::GET, path, &[("x-request-id", "trace-1")])
+            .await;
+        assert!(r.status.is_client_error(), "{path}");
+        assert_eq!(r.json["request_id"], "trace-1", "{path}: {}", r.text);
+        assert_eq!(r.header("x-request-id"), Some("trace-1"));
+    }
+}
+
+#[actix_web::test]
+async fn head_answers_with_the_headers_of_get_and_no_body() {
+    let app = TestApp::with_demo().await;
+    for path in [
+        "/api/v1/articles?limit=3",
+        "/api/v1/categories",
+        "/api/v1/openapi.json",
+        "/readyz",
+    ] {
+        let get = app.get(path).await;
+        let head = app.request(Method::HEAD, path, &[]).await;
+        assert_eq!(head.status, get.status, "{path}");
+        assert!(head.text.is_empty(), "{path}: a body");
+        assert_eq!(head.header("content-type"), get.header("content-type"));
+        assert_eq!(head.header("etag"), get.header("etag"), "{path}");
+        assert_eq!(
+            head.header("content-length"),
+            Some(get.text.len().to_string().as_str()),
+            "{path}"
+        );
+    }
+    let r = app
+        .request(Method::HEAD, "/api/v1/articles/khong-co", &[])
+        .await;
+    assert_eq!(r.status, 404);
+    assert!(r.text.is_empty());
+}
+
+#[actix_web::test]
+async fn tracking_parameters_are_ignored_and_others_still_refused() {
+    let app = TestApp::with_demo().await;
+    let plain = app.get("/api/v1/articles?limit=2").await;
+    assert_eq!(plain.status, 200);
+    for tracked in [
+        "/api/v1/articles?limit=2&utm_source=zalo&utm_medium=social",
+        "/api/v1/articles?fbclid=IwAR0x&limit=2",
+        "/api/v1/articles?limit=2&gclid=Cj0&zarsrc=30&_=1700000000000",
+    ] {
+        let r = app.get(tracked).await;
+        assert_eq!(r.status, 200, "{tracked}: {}", r.text);
+        assert_eq!(r.json, plain.json, "{tracked}");
+        assert_eq!(r.header("etag"), plain.header("etag"));
+    }
+    let slug = plain.json["items"][0]["slug"].as_str().unwrap();
+    let r = app
+        .get(&format!("/api/v1/articles/{slug}?utm_campaign=x&fbclid=y"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app
+        .get("/api/v1/articles?limit=2&utm_source=zalo&bogus=1")
+        .await;
+    r.assert_problem(400, "invalid_parameter");
+    assert_eq!(r.json["errors"][0]["parameter"], "bogus");
+}
+
+#[actix_web::test]
+async fn body_html_links_media_with_absolute_urls() {
+    let app = TestApp::with_demo().await;
+    let list = app.get("/api/v1/articles?limit=100").await;
+    let mut checked = 0;
+    for item in list.json["items"].as_array().unwrap() {
+        let slug = item["slug"].as_str().unwrap();
+        let article = app.get(&format!("/api/v1/articles/{slug}")).await;
+        let html = article.json["body_html"].as_str().unwrap();
+        assert!(
+            !html.contains("src=\"/") && !html.contains("href=\"/"),
+            "{html}"
+        );
+        if html.contains("<img") {
+            assert!(html.contains(&format!("src=\"{SITE_URL}/media/")), "{html}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "the demo has pictures in bodies");
+}
+
+fn cors_app_settings(origins: &[&str]) -> newsroom::config::Settings {
+    newsroom::config::Settings {
+        cors: newsroom::http::cors::CorsOrigins::parse(
+            &origins.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap(),
+        ..crate::harness::settings()
+    }
+}
+
+async fn preflight(
+    app: &TestApp,
+    path: &str,
+    origin: &str,
+    method: &str,
+    headers: &str,
+) -> crate::harness::Response {
+    app.request(
+        Method::OPTIONS,
+        path,
+        &[
+            ("origin", origin),
+            ("access-control-request-method", method),
+            ("access-control-request-headers", headers),
+        ],
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn listed_origins_may_read_and_sign_in_others_may_not() {
+    let app = TestApp::spawn_with(cors_app_settings(&[
+        "https://www.example.vn",
+        "https://cms.example.vn",
+    ]))
+    .await;
+    let site = "https://www.example.vn";
+    // Preflight on a public route, then the read itself.
+    let r = preflight(
+        &app,
+        "/api/v1/articles",
+        site,
+        "GET",
+        "if-none-match,x-client-id",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("access-control-allow-origin"), Some(site));
+    assert!(r.header("access-control-max-age").is_some());
+    assert_eq!(r.header("access-control-allow-credentials"), None);
+    let r = app
+        .request(Method::GET, "/api/v1/articles", &[("origin", site)])
+        .await;
+    assert_eq!(r.header("access-control-allow-origin"), Some(site));
+    let exposed = r
+        .header("access-control-expose-headers")
+        .unwrap()
+        .to_lowercase();
+    for name in [
+        "etag",
+        "last-modified",
+        "link",
+        "location",
+        "retry-after",
+        "x-request-id",
+    ] {
+        assert!(exposed.contains(name), "{name} not in {exposed}");
+    }
+    // The staff API: listed origins, with credentials.
+    let cms = "https://cms.example.vn";
+    for path in ["/api/v1/auth/login", "/api/v1/admin/articles"] {
+        let r = preflight(&app, path, cms, "POST", "authorization,content-type").await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert_eq!(r.header("access-control-allow-origin"), Some(cms));
+        assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+    }
+    // Any other origin: a refused preflight (a problem), no CORS headers.
+    let evil = "https://evil.example";
+    for path in ["/api/v1/articles", "/api/v1/admin/articles"] {
+        let r = preflight(&app, path, evil, "GET", "authorization").await;
+        r.assert_problem(400, "cors_rejected");
+        assert_eq!(r.header("access-control-allow-origin"), None);
+    }
+    let r = app
+        .request(Method::GET, "/api/v1/articles", &[("origin", evil)])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}
+
+#[actix_web::test]
+async fn a_wildcard_opens_the_public_api_only() {
+    let app = TestApp::spawn_with(cors_app_settings(&["*", "https://cms.example.vn"])).await;
+    let anyone = "https://reader.example";
+    let r = preflight(&app, "/api/v1/search", anyone, "GET", "x-request-id").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let r = app
+        .request(Method::GET, "/api/v1/categories", &[("origin", anyone)])
+        .await;
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-credentials"), None);
+    // Never the staff API for `*`.
+    preflight(
+        &app,
+        "/api/v1/admin/articles",
+        anyone,
+        "GET",
+        "authorization",
+    )
+    .await
+    .assert_problem(400, "cors_rejected");
+    let r = preflight(
+        &app,
+        "/api/v1/admin/articles",
+        "https://cms.example.vn",
+        "PATCH",
+        "authorization,if-match",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://cms.example.vn")
+    );
+}
+
+#[actix_web::test]
+async fn without_origins_nobody_gets_cors_headers() {
+    let app = TestApp::with_demo().await;
+    let r = app
+        .request(
+            Method::GET,
+            "/api/v1/articles",
+            &[("origin", "https://www.example.vn")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    preflight(
+        &app,
+        "/api/v1/articles",
+        "https://www.example.vn",
+        "GET",
+        "",
+    )
+    .await
+    .assert_problem(400, "cors_rejected");
+}
