@@ -2,7 +2,8 @@
 # Every test, as CI runs them: the Rust suite (unit, integration and property
 # tests against a private PostgreSQL it starts itself), then the scripts that
 # drive real tools against the built server: faults (PostgreSQL stopped under
-# load, concurrent editors), the spec (redocly lint and schemathesis over
+# load, concurrent editors), CORS in a real Chromium, the spec (redocly lint
+# and schemathesis over
 # every operation) and the dependency policy (cargo deny). Each script
 # installs what it needs when it is missing.
 set -euo pipefail
@@ -13,5 +14,6 @@ cargo test --locked
 # `cargo test` has just built the debug binary the scripts drive.
 export NEWSROOM_BIN=target/debug/newsroom
 tests/scripts/faults.sh
+tests/scripts/browser-cors.sh
 tests/scripts/spec-check.sh
 tests/scripts/deny.sh

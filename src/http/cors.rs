@@ -85,7 +85,12 @@ impl CorsByAudience {
         let mut cors =
             common(Cors::default()).allowed_methods([Method::GET, Method::HEAD, Method::POST]);
         if self.origins.any_public {
-            cors = cors.allow_any_origin().send_wildcard();
+            // The same answer for every origin: no `Vary: Origin`, so a
+            // shared cache keeps one copy.
+            cors = cors
+                .allow_any_origin()
+                .send_wildcard()
+                .disable_vary_header();
         } else {
             for origin in &self.origins.listed {
                 cors = cors.allowed_origin(origin);
