@@ -111,6 +111,8 @@ pub fn build_app(
     // (or a problem document) into HTML.
     .wrap(cors)
     .wrap(actix_web::middleware::from_fn(http::request::prepare))
+    // br, gzip or zstd, as `Accept-Encoding` asks (images are left alone).
+    .wrap(actix_web::middleware::Compress::default())
     .wrap(actix_web::middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
     .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
 }

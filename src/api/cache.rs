@@ -111,10 +111,12 @@ impl ResponseCache {
     }
 }
 
+/// A weak validator: the same content is sent br-, gzip- or zstd-encoded
+/// or as is, and a weak ETag says "the same content" for all of them.
 fn etag_of(body: &[u8]) -> HeaderValue {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     body.hash(&mut hasher);
-    HeaderValue::from_str(&format!("\"{:016x}\"", hasher.finish()))
+    HeaderValue::from_str(&format!("W/\"{:016x}\"", hasher.finish()))
         .expect("hex digits make a valid header value")
 }
 
@@ -126,7 +128,7 @@ fn not_modified(req: &HttpRequest, etag: &HeaderValue) -> bool {
     let Ok(value) = value.to_str() else {
         return false;
     };
-    let ours = etag.to_str().unwrap_or_default();
+    let ours = etag.to_str().unwrap_or_default().trim_start_matches("W/");
     value.trim() == "*"
         || value
             .split(',')

@@ -274,3 +274,54 @@ async fn without_origins_nobody_gets_cors_headers() {
     .await
     .assert_problem(400, "cors_rejected");
 }
+
+#[actix_web::test]
+async fn bodies_are_compressed_as_the_client_asks() {
+    let app = TestApp::with_demo().await;
+    let path = "/api/v1/articles?limit=20";
+    let plain = app.get(path).await;
+    assert_eq!(plain.header("content-encoding"), None);
+    let etag = plain.header("etag").unwrap().to_owned();
+    assert!(etag.starts_with("W/\""), "{etag}");
+    for encoding in ["br", "gzip", "zstd"] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let headers = r.headers().clone();
+        assert_eq!(
+            headers
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok()),
+            Some(encoding)
+        );
+        assert!(
+            headers
+                .get("vary")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_lowercase().contains("accept-encoding"))
+        );
+        // The same content: the same (weak) validator, and a 304 for it.
+        assert_eq!(headers.get("etag").unwrap().to_str().unwrap(), etag);
+        let bytes = r.bytes().await.unwrap();
+        assert!(
+            bytes.len() * 3 < plain.text.len(),
+            "{encoding}: {} of {} bytes",
+            bytes.len(),
+            plain.text.len()
+        );
+        let again = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("accept-encoding", encoding)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304);
+    }
+}
