@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 
 use crate::auth::TokenKeys;
+use crate::http::cache_control::{CachePolicy, EdgeTtls};
 use crate::http::cors::CorsOrigins;
 
 #[derive(Debug, Parser)]
@@ -185,6 +186,27 @@ pub struct Options {
         global = true
     )]
     pub cors_origins: Vec<String>,
+    /// Seconds shared caches (a CDN, Varnish) may keep each kind of public
+    /// response (`s-maxage`): `article=60,list=30,search=30,taxonomy=300`;
+    /// kinds left out keep these defaults.
+    #[arg(long, env = "NEWSROOM_EDGE_TTL", default_value = "", global = true)]
+    pub edge_ttl: EdgeTtls,
+    /// Seconds a shared cache may serve a stale copy while it refetches.
+    #[arg(
+        long,
+        env = "NEWSROOM_STALE_WHILE_REVALIDATE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub stale_while_revalidate: u32,
+    /// Seconds a shared cache may serve a stale copy while the API is down.
+    #[arg(
+        long,
+        env = "NEWSROOM_STALE_IF_ERROR",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub stale_if_error: u32,
 }
 
 impl Options {
@@ -239,6 +261,11 @@ impl Options {
             views_per_address: self.views_per_address,
             trusted_proxies: self.trusted_proxies.clone(),
             cors: CorsOrigins::parse(&self.cors_origins)?,
+            cache_control: CachePolicy::new(
+                self.edge_ttl,
+                self.stale_while_revalidate,
+                self.stale_if_error,
+            ),
             tokens: TokenKeys::new(
                 &secret,
                 chrono::Duration::seconds(self.access_token_ttl),
@@ -265,6 +292,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Who may call from a browser on another origin.
     pub cors: CorsOrigins,
+    /// `Cache-Control` of public responses, per kind.
+    pub cache_control: CachePolicy,
     pub tokens: TokenKeys,
 }
 
@@ -280,6 +309,7 @@ impl Default for Settings {
             views_per_address: 20,
             trusted_proxies: Vec::new(),
             cors: CorsOrigins::default(),
+            cache_control: CachePolicy::default(),
             tokens: TokenKeys::new(
                 &TokenKeys::random_secret(),
                 chrono::Duration::minutes(15),

@@ -19,7 +19,11 @@ follow `next_cursor` until it is `null`. Every error is an RFC 9457 \
 `request_id` that every response also carries in `X-Request-Id`. `HEAD` \
 works wherever `GET` does (same headers, no body). Tracking parameters \
 (`utm_*`, `fbclid`, `gclid`, `zarsrc`, `_` and a few more) are ignored; any \
-other unknown query parameter is a 400.",
+other unknown query parameter is a 400. Public `GET`s carry a weak `ETag` \
+(send it back in `If-None-Match` for a 304) and `Cache-Control: public, max-age=0, \
+s-maxage=…, stale-while-revalidate=…, stale-if-error=…`; bodies are compressed \
+(`br`, `gzip`, `zstd`) as `Accept-Encoding` asks. Browsers on listed origins may \
+call the API (CORS; see the README).",
         license(name = "MIT", identifier = "MIT")
     ),
     // Relative: the host that serves this document (a deployment's own

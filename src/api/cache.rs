@@ -25,6 +25,8 @@ use actix_web::middleware::Next;
 use actix_web::web::{Bytes, Data};
 use actix_web::{Error, HttpRequest, HttpResponse};
 
+use crate::http::cache_control::Kind;
+
 /// At most this much response data is kept in memory.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -137,6 +139,15 @@ fn not_modified(req: &HttpRequest, etag: &HeaderValue) -> bool {
 }
 
 fn respond(req: &HttpRequest, cached: &Cached) -> HttpResponse {
+    let cache_control = req
+        .app_data::<Data<crate::api::AppState>>()
+        .map(|state| {
+            state
+                .settings
+                .cache_control
+                .header(Kind::of(req.match_info().as_str()))
+        })
+        .unwrap_or_else(|| HeaderValue::from_static("public, max-age=0, must-revalidate"));
     let unchanged = not_modified(req, &cached.etag);
     let mut response = if unchanged {
         HttpResponse::NotModified()
@@ -145,10 +156,7 @@ fn respond(req: &HttpRequest, cached: &Cached) -> HttpResponse {
     };
     response
         .insert_header((header::ETAG, cached.etag.clone()))
-        .insert_header((
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=0, must-revalidate"),
-        ))
+        .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));
     if unchanged {
         return response.finish();

@@ -325,3 +325,48 @@ async fn bodies_are_compressed_as_the_client_asks() {
         assert_eq!(again.status(), 304);
     }
 }
+
+#[actix_web::test]
+async fn shared_caches_get_a_lifetime_per_kind_of_resource() {
+    let app = TestApp::with_demo().await;
+    let list = app.get("/api/v1/articles?limit=1").await;
+    let slug = list.json["items"][0]["slug"].as_str().unwrap().to_owned();
+    let expect = |s_maxage: u32| {
+        format!(
+            "public, max-age=0, s-maxage={s_maxage}, stale-while-revalidate=30, stale-if-error=86400"
+        )
+    };
+    for (path, s_maxage) in [
+        (format!("/api/v1/articles/{slug}"), 60),
+        ("/api/v1/articles?limit=1".to_owned(), 30),
+        (format!("/api/v1/articles/{slug}/related"), 30),
+        ("/api/v1/search?q=quang+ninh".to_owned(), 30),
+        ("/api/v1/categories".to_owned(), 300),
+    ] {
+        let r = app.get(&path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert_eq!(
+            r.header("cache-control"),
+            Some(expect(s_maxage).as_str()),
+            "{path}"
+        );
+    }
+    // Problems and staff answers are never stored.
+    let r = app.get("/api/v1/articles/khong-co").await;
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    // Configurable per kind.
+    let app = TestApp::spawn_with(newsroom::config::Settings {
+        cache_control: newsroom::http::cache_control::CachePolicy::new(
+            "taxonomy=3600,list=5".parse().unwrap(),
+            10,
+            600,
+        ),
+        ..crate::harness::settings()
+    })
+    .await;
+    let r = app.get("/api/v1/tags").await;
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=0, s-maxage=3600, stale-while-revalidate=10, stale-if-error=600")
+    );
+}
