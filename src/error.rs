@@ -247,11 +247,19 @@ impl From<diesel::result::Error> for ApiError {
         let Error::DatabaseError(kind, ref info) = error else {
             return match error {
                 Error::NotFound => Self::not_found("resource", "the request"),
+                // The connection died inside a transaction (PostgreSQL
+                // stopped): nothing was committed, so a retry is safe.
+                Error::BrokenTransactionManager => Self::Unavailable(error.to_string()),
+                Error::RollbackErrorOnCommit { commit_error, .. } => Self::from(*commit_error),
                 other => Self::Internal(anyhow::Error::new(other)),
             };
         };
         let message = info.message();
-        if is_connection_failure(message) {
+        if matches!(
+            kind,
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+        ) || is_connection_failure(message)
+        {
             return Self::Unavailable(error.to_string());
         }
         log::info!("refused by the database: {message}");
@@ -291,8 +299,23 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     }
 }
 
+/// What PostgreSQL (or the client library) says when the server went away,
+/// is shutting down or is still starting.
 fn is_connection_failure(message: &str) -> bool {
-    message.contains("connection closed") || message.contains("terminating connection")
+    [
+        "connection closed",
+        "terminating connection",
+        "server closed the connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "Connection refused",
+        "Connection reset",
+        "Broken pipe",
+        "error communicating with the server",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// Renders extractor failures (query strings, JSON bodies, paths) through the
