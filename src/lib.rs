@@ -28,8 +28,8 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::AppState;
-use crate::api::cache::ResponseCache;
 use crate::api::system::{ServedSpec, fallback, openapi_json};
+use crate::http::cache::ResponseCache;
 
 /// Largest JSON request body accepted.
 const JSON_LIMIT: usize = 2 * 1024 * 1024;

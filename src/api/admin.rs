@@ -12,13 +12,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::auth::Staff;
-use crate::api::cache::ResponseCache;
 use crate::api::{AppState, params};
 use crate::auth::Role;
 use crate::domain::body::Block;
 use crate::domain::cursor;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, ParameterError, Problem};
+use crate::http::cache::ResponseCache;
 use crate::models::article::Article;
 use crate::models::editorial::{self, Editable, Workflow};
 use crate::models::{audit, category::CategoryTree};

@@ -6,7 +6,6 @@ pub mod admin_users;
 pub mod articles;
 pub mod auth;
 pub mod authors;
-pub mod cache;
 pub mod categories;
 pub mod most_read;
 pub mod params;
@@ -87,7 +86,9 @@ fn password_check_slots() -> usize {
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(
         scope::scope("/api/v1")
-            .wrap(actix_web::middleware::from_fn(cache::cache_and_etag))
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::cache::cache_and_etag,
+            ))
             .service(articles::list_articles)
             .service(most_read::list_most_read)
             .service(most_read::record_view)
