@@ -880,6 +880,7 @@ async fn transition(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Its slug is now another article's, now or before", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` names an old version", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -914,6 +915,8 @@ pub struct ScheduleRequest {
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Its slug is now another article's, now or before", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The article changed meanwhile, or `If-Match` names an old version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`at` is not in the future", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -941,6 +944,8 @@ pub async fn schedule_article(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Its slug is now another article's, now or before", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The article changed meanwhile, or `If-Match` names an old version", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/articles/{id}/unpublish")]

@@ -88,7 +88,11 @@ impl FromRequest for Staff {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "admin@newsroom.test", "password": "mật-khẩu-dài"}))]
 pub struct LoginRequest {
+    /// No control characters; at most 254 characters.
+    #[schema(max_length = 254, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub email: String,
+    /// Any characters but NUL; at most 1024.
+    #[schema(max_length = 1024, pattern = "^[^\\u0000]*$")]
     pub password: String,
 }
 
@@ -233,16 +237,16 @@ pub async fn login(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let email = body.email.trim().to_lowercase();
-    if email.len() > 254 || email.chars().any(char::is_control) {
+    if email.chars().count() > 254 || email.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             "email",
             "must be an email address of at most 254 characters",
         ));
     }
-    if body.password.len() > 1024 || body.password.contains('\0') {
+    if body.password.chars().count() > 1024 || body.password.contains('\0') {
         return Err(ApiError::invalid(
             "password",
-            "must be at most 1024 bytes, without NUL",
+            "must be at most 1024 characters, without NUL",
         ));
     }
     let address = crate::http::client::client_ip(&req, &state.settings.trusted_proxies)

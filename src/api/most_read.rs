@@ -51,7 +51,8 @@ fn client_of(req: &HttpRequest, state: &AppState) -> (String, String) {
 /// Cheap: counted in memory and written in batches every few seconds; the
 /// article's slug is looked up at most once a minute per instance.
 /// Repeated views by one client (its `X-Client-Id` header, else its address
-/// and user agent) within 10 minutes count once.
+/// and user agent) within 10 minutes count once, and one address counts at
+/// most 20 views of an article in that time.
 #[utoipa::path(
     operation_id = "record_article_view",
     tag = "articles",
@@ -62,6 +63,7 @@ fn client_of(req: &HttpRequest, state: &AppState) -> (String, String) {
     ),
     responses(
         (status = 202, description = "Accepted", body = ViewRecorded),
+        (status = 400, description = "The slug is not a slug", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No published article has this slug", body = Problem, content_type = "application/problem+json"),
     )
 )]
