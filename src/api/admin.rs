@@ -1149,6 +1149,7 @@ pub async fn get_article_revision(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article or revision", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The revision's slug is now another article's, now or before", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` names an old version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The revision refers to something that no longer exists", body = Problem, content_type = "application/problem+json"),
     )
