@@ -69,7 +69,9 @@ fi
 SCHEMATHESIS="$VENV/bin/schemathesis"
 if ! [ -x "$SCHEMATHESIS" ] || ! "$SCHEMATHESIS" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION\$"; then
   echo "installing schemathesis $SCHEMATHESIS_VERSION"
-  python3 -m venv "$VENV"
+  # --clear: a venv moved from elsewhere (its scripts name the old path)
+  # is made anew.
+  python3 -m venv --clear "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
