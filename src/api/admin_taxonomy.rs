@@ -717,14 +717,13 @@ pub async fn update_media(
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("media", id.to_string()))?;
             // What others' articles show is theirs: changing it takes an editor.
-            if staff.role < Role::Editor {
-                let users = crate::models::media::users(conn, id, 1000).await?;
-                if users.iter().any(|(_, owner)| *owner != Some(staff.id)) {
-                    return Err(ApiError::Forbidden(
-                        "articles of other staff use this media record; changing it takes the editor role"
-                            .into(),
-                    ));
-                }
+            if staff.role < Role::Editor
+                && crate::models::media::used_by_others(conn, id, staff.id).await?
+            {
+                return Err(ApiError::Forbidden(
+                    "articles of other staff use this media record; changing it takes the editor role"
+                        .into(),
+                ));
             }
             let row: crate::models::media::Media = diesel::update(media::table.find(id))
                 .set((
@@ -795,11 +794,7 @@ pub async fn delete_media(
         if exists.is_none() {
             return Err(ApiError::not_found("media", id.to_string()));
         }
-        let users: Vec<i64> = crate::models::media::users(conn, id, 5)
-            .await?
-            .into_iter()
-            .map(|(article, _)| article)
-            .collect();
+        let users = crate::models::media::users(conn, id, 5).await?;
         if !users.is_empty() {
             return Err(ApiError::Conflict(format!(
                 "articles use this media record (ids {users:?}); change them first"

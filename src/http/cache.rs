@@ -173,10 +173,8 @@ pub async fn cache_and_etag(
     // Only anonymous public reads: never a staff member's view of anything.
     // The router matches the decoded path (`/%61dmin` is `/admin`), so
     // that is the one judged here, not the raw one.
-    let path = req.match_info().as_str();
     let personal = req.headers().contains_key(header::AUTHORIZATION)
-        || path.starts_with("/api/v1/admin")
-        || path.starts_with("/api/v1/auth");
+        || super::is_staff_path(req.match_info().as_str());
     if req.method() != Method::GET || personal {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }

@@ -119,13 +119,6 @@ impl CorsByAudience {
     }
 }
 
-/// Whether a request is for the staff API (`/api/v1/admin`, `/api/v1/auth`),
-/// judged on the decoded path the router uses.
-pub fn is_staff_path(req: &ServiceRequest) -> bool {
-    let path = req.match_info().as_str();
-    path.starts_with("/api/v1/admin") || path.starts_with("/api/v1/auth")
-}
-
 /// The wrapped service, shared by both policies.
 pub struct Shared<S>(Rc<S>);
 
@@ -192,7 +185,8 @@ where
     forward_ready!(public);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let future = if is_staff_path(&req) {
+        // The decoded path, as the router sees it.
+        let future = if super::is_staff_path(req.match_info().as_str()) {
             self.staff.call(req)
         } else {
             self.public.call(req)

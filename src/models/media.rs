@@ -43,13 +43,9 @@ pub async fn by_ids(mut conn: &AsyncPgConnection, ids: &[i64]) -> QueryResult<Ve
     query.select(Media::as_select()).load(&mut conn).await
 }
 
-/// Articles that use media record `id` (as cover, social image or in an
-/// image block), with who created each; at most `limit`.
-pub async fn users(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-    limit: i64,
-) -> QueryResult<Vec<(i64, Option<i64>)>> {
+/// Articles that use media record `id`: as cover, social image or in an
+/// image block.
+fn using(id: i64) -> articles::BoxedQuery<'static, diesel::pg::Pg> {
     use diesel::PgJsonbExpressionMethods;
     articles::table
         .filter(
@@ -58,9 +54,30 @@ pub async fn users(
                 .or(articles::social_image_id.eq(id))
                 .or(articles::body.contains(serde_json::json!([{"media_id": id}]))),
         )
-        .select((articles::id, articles::created_by))
+        .into_boxed()
+}
+
+/// Ids of the articles that use media record `id`, at most `limit`.
+pub async fn users(conn: &mut AsyncPgConnection, id: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    using(id)
+        .select(articles::id)
         .order(articles::id)
         .limit(limit)
         .load(conn)
         .await
+}
+
+/// Whether an article that someone other than `staff_id` created uses
+/// media record `id`.
+pub async fn used_by_others(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    staff_id: i64,
+) -> QueryResult<bool> {
+    use diesel::PgExpressionMethods;
+    diesel::select(diesel::dsl::exists(
+        using(id).filter(articles::created_by.is_distinct_from(staff_id)),
+    ))
+    .get_result(conn)
+    .await
 }
