@@ -156,7 +156,7 @@ REPORT="$OUT/report"
 set +e
 "$SCHEMATHESIS" --config-file "$SPEC_DIR/schemathesis.toml" run "$BASE/api/v1/openapi.json" \
   --checks all --mode all --phases examples,coverage,fuzzing,stateful \
-  --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --workers 2 \
+  --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --workers 1 \
   --request-timeout 30 --seed "${SPEC_SEED:-$RANDOM}" \
   --report junit --report-dir "$REPORT" --no-shrink 2>&1 | tee "$OUT/schemathesis.log" | tail -n 150
 st_status=${PIPESTATUS[0]}
