@@ -53,6 +53,12 @@ impl Shared {
         self.state.flush_views_after_stop().await
     }
 
+    /// Whether the response cache keeps responses now (it does once it
+    /// hears purges).
+    pub fn is_caching(&self) -> bool {
+        self.state.cache.is_keeping()
+    }
+
     pub fn new(state: AppState) -> Self {
         let spec = openapi::spec();
         Self {

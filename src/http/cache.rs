@@ -21,6 +21,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -147,6 +148,9 @@ struct Store {
 #[derive(Clone)]
 pub struct ResponseCache {
     store: Option<Arc<Store>>,
+    /// Whether purges are being heard: nothing is kept while they may be
+    /// missed.
+    listening: Arc<AtomicBool>,
 }
 
 /// The right to recompute one URL; given back when dropped, whatever
@@ -203,7 +207,21 @@ impl ResponseCache {
                 refreshing: Mutex::default(),
             })
         });
-        Self { store }
+        Self {
+            store,
+            listening: Arc::default(),
+        }
+    }
+
+    /// Whether purges are heard (set by the purge listener); entries are
+    /// kept only while they are.
+    pub fn set_listening(&self, listening: bool) {
+        self.listening.store(listening, Ordering::SeqCst);
+    }
+
+    /// Whether responses are being kept now.
+    pub fn is_keeping(&self) -> bool {
+        self.store.is_some() && self.listening.load(Ordering::SeqCst)
     }
 
     /// Drops every entry that depends on one of `keys`.
@@ -242,7 +260,7 @@ impl ResponseCache {
     fn keep(&self, url: String, cached: Arc<Cached>, keys: &Keys, purges_then: u64) {
         let Some(store) = &self.store else { return };
         let mut index = lock(&store.index);
-        if index.purges != purges_then {
+        if index.purges != purges_then || !self.listening.load(Ordering::SeqCst) {
             return;
         }
         for key in keys.iter() {
@@ -476,6 +494,7 @@ mod tests {
     #[test]
     fn a_purge_drops_exactly_the_entries_with_that_key() {
         let cache = ResponseCache::new(60, 1 << 20);
+        cache.set_listening(true);
         let store = cache.store.clone().unwrap();
         let purges = cache.purges();
         cache.keep(
@@ -498,6 +517,7 @@ mod tests {
     #[test]
     fn a_response_computed_across_a_purge_is_not_kept() {
         let cache = ResponseCache::new(60, 1 << 20);
+        cache.set_listening(true);
         let purges = cache.purges();
         cache.purge(&Keys::parse("article-9"));
         cache.keep(

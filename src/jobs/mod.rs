@@ -10,17 +10,22 @@ use crate::api::AppState;
 /// runtime: the purge listener, the edge purge sender and the schedule
 /// timer. Each runs until the runtime stops.
 pub fn start(state: &AppState) {
-    let purger = state.purger.clone();
-    let pool = state.pool.clone();
-    actix_web::rt::spawn(purge::listen(
-        async move || {
-            use deadpool::managed::Manager as _;
-            Ok(pool.manager().create().await?)
-        },
-        purger,
-    ));
-    if let Some((queue, urls)) = state.purger.take_edge_queue() {
+    let caching = state.settings.cache_ttl_secs > 0;
+    if caching {
+        let pool = state.pool.clone();
+        actix_web::rt::spawn(purge::listen(
+            async move || {
+                use deadpool::managed::Manager as _;
+                Ok(pool.manager().create().await?)
+            },
+            state.purger.clone(),
+        ));
+    }
+    let edge = state.purger.take_edge_queue();
+    if caching || edge.is_some() {
+        actix_web::rt::spawn(schedule::run(state.clone()));
+    }
+    if let Some((queue, urls)) = edge {
         actix_web::rt::spawn(purge::send_to_edge(queue, urls));
     }
-    actix_web::rt::spawn(schedule::run(state.clone()));
 }

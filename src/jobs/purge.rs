@@ -5,9 +5,9 @@
 //!   (an editor who saves and then reads sees the save).
 //! - Every instance's cache (this one's again, harmlessly): the change's
 //!   transaction queues `pg_notify`, which PostgreSQL delivers on commit and
-//!   only then; each instance keeps one connection listening. When that
-//!   connection drops, notifications may have been missed, so the instance
-//!   empties its cache once it listens again.
+//!   only then; each instance keeps one connection listening. While that
+//!   connection is down, notifications may be missed, so the instance
+//!   empties its cache and keeps nothing until it listens again.
 //! - The edge: one `PURGE` request per purge to each configured URL
 //!   (`NEWSROOM_PURGE_URLS`), naming the keys in `xkey-purge`, as Varnish's
 //!   xkey module takes them (`deploy/varnish/newsroom.vcl`).
@@ -129,12 +129,17 @@ pub async fn listen(connect: impl AsyncFn() -> anyhow::Result<AsyncPgConnection>
                 }
                 // Whatever was cached before now may have missed a purge.
                 purger.cache.clear();
+                purger.cache.set_listening(true);
                 purger.changed.notify_one();
                 first = false;
                 backoff = Duration::from_millis(250);
                 if let Err(e) = relay(&mut conn, &purger).await {
                     log::warn!("the purge listener's connection failed: {e}");
                 }
+                // Deaf now: keep nothing, and serve nothing that a purge
+                // might since have removed.
+                purger.cache.set_listening(false);
+                purger.cache.clear();
             }
             Err(e) => log::warn!("cannot listen for purges (retrying in {backoff:?}): {e}"),
         }

@@ -133,6 +133,9 @@ pub struct TestApp {
     pub database: String,
     handle: ServerHandle,
     shared: newsroom::Shared,
+    /// Whether dropping this app drops its database (not for a second
+    /// instance on another's database).
+    owns_database: bool,
 }
 
 impl TestApp {
@@ -168,6 +171,39 @@ impl TestApp {
         )
         .await
         .expect("cloning the template");
+        let _ = cluster;
+        let caching = settings.cache_ttl_secs > 0;
+        let app = Self::serve_on(database, settings, true);
+        if caching {
+            app.until_caching().await;
+        }
+        app
+    }
+
+    /// Another instance serving this app's database, as a second server
+    /// behind a load balancer would.
+    pub async fn another_instance(&self, settings: Settings) -> Self {
+        let caching = settings.cache_ttl_secs > 0;
+        let app = Self::serve_on(self.database.clone(), settings, false);
+        if caching {
+            app.until_caching().await;
+        }
+        app
+    }
+
+    /// Waits until the response cache (when on) hears purges and keeps
+    /// responses.
+    pub async fn until_caching(&self) {
+        for _ in 0..500 {
+            if self.shared.is_caching() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the cache never started listening for purges");
+    }
+
+    fn serve_on(database: String, settings: Settings, owns_database: bool) -> Self {
         let pool = db::pool(&url(&database), 4).expect("a pool");
         let state = AppState::new(pool, settings);
         let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
@@ -176,13 +212,13 @@ impl TestApp {
         let server = newsroom::serve(listener, shared.clone(), Some(1)).expect("the server starts");
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        let _ = cluster;
         Self {
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
             database,
             handle,
             shared,
+            owns_database,
         }
     }
 
@@ -248,6 +284,9 @@ impl Drop for TestApp {
         // The stop command is sent now; its completion would need this very
         // thread's runtime, so it is not awaited.
         drop(self.handle.stop(false));
+        if !self.owns_database {
+            return;
+        }
         let database = self.database.clone();
         // DROP DATABASE ... WITH (FORCE) closes the server's pooled connections.
         std::thread::spawn(move || {

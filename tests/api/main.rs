@@ -13,6 +13,7 @@ mod hardening;
 mod harness;
 mod permissions;
 mod properties;
+mod purge;
 mod search;
 mod spec;
 mod taxonomy;

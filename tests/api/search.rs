@@ -31,11 +31,11 @@ async fn found(app: &TestApp, q: &str) -> Vec<String> {
 
 /// A small newsroom: a section tree, two tags, one author.
 pub(crate) struct Site {
-    xa_hoi: i64,
+    pub(crate) xa_hoi: i64,
     pub(crate) dan_so: i64,
-    kinh_te: i64,
-    tag: i64,
-    author: i64,
+    pub(crate) kinh_te: i64,
+    pub(crate) tag: i64,
+    pub(crate) author: i64,
 }
 
 pub(crate) async fn site(app: &TestApp) -> Site {
