@@ -8,11 +8,12 @@
 #   BENCH_ARTICLES     synthetic articles to seed on first run (default 100000)
 #   BENCH_SECONDS      duration of each measured wrk run, in seconds (default 15)
 #   BENCH_CONNECTIONS  wrk connections (default 32; wrk always uses 2 threads)
-#   BENCH_DATA_DIR     the cluster's folder (default bench/.data), say to keep a
-#                      small set beside the 100,000-article one
+#   BENCH_DATA_DIR     the cluster's folder, relative to the repository root
+#                      (default bench/.data), say to keep a small set beside
+#                      the 100,000-article one
 #
 # Uses its own PostgreSQL cluster under bench/.data (never the dev database).
-# Delete bench/.data to seed again from scratch. Results (raw wrk outputs,
+# Delete that folder to seed again from scratch. Results (raw wrk outputs,
 # the Markdown table, EXPLAIN ANALYZE plans, the long tail's slug list, the
 # server's memory and the response sizes) go to bench/results/<timestamp>/.
 #
