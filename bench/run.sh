@@ -8,10 +8,18 @@
 #   BENCH_ARTICLES     synthetic articles to seed on first run (default 100000)
 #   BENCH_SECONDS      duration of each measured wrk run, in seconds (default 15)
 #   BENCH_CONNECTIONS  wrk connections (default 32; wrk always uses 2 threads)
+#   BENCH_DATA_DIR     the cluster's folder, relative to the repository root
+#                      (default bench/.data), say to keep a small set beside
+#                      the 100,000-article one
 #
 # Uses its own PostgreSQL cluster under bench/.data (never the dev database).
-# Delete bench/.data to seed again from scratch. Results (raw wrk outputs,
-# the Markdown table, EXPLAIN ANALYZE plans) go to bench/results/<timestamp>/.
+# Delete that folder to seed again from scratch. Results (raw wrk outputs,
+# the Markdown table, EXPLAIN ANALYZE plans, the long tail's slug list, the
+# server's memory and the response sizes) go to bench/results/<timestamp>/.
+#
+# Besides single hot URLs, it measures a long tail: article reads drawn from
+# a Zipf(s=1) law over every published article, newest most read
+# (bench/zipf.lua), with the cache off and with the default settings.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -20,7 +28,7 @@ ARTICLES=${BENCH_ARTICLES:-100000}
 SECONDS_PER_RUN=${BENCH_SECONDS:-15}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 WARMUP_SECONDS=3
-DATA_DIR=bench/.data
+DATA_DIR=${BENCH_DATA_DIR:-bench/.data}
 PID_FILE=$DATA_DIR/pg/postmaster.pid
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=bench/results/$STAMP
@@ -89,11 +97,17 @@ wait_ready() { # URL
 }
 
 NEWSROOM_PORT=""
-start_newsroom() { # CACHE_TTL
-    local ttl=$1
+start_newsroom() { # CACHE_TTL, or "default" for serve's own default (the cache on)
+    local ttl=$1 cache=()
     NEWSROOM_PORT=$(free_port)
-    log "starting newsroom on 127.0.0.1:$NEWSROOM_PORT (NEWSROOM_CACHE_TTL=$ttl)"
-    env -u DATABASE_URL NEWSROOM_ADDR="127.0.0.1:$NEWSROOM_PORT" NEWSROOM_CACHE_TTL="$ttl" RUST_LOG=warn \
+    if [[ "$ttl" == default ]]; then
+        log "starting newsroom on 127.0.0.1:$NEWSROOM_PORT (default settings)"
+    else
+        log "starting newsroom on 127.0.0.1:$NEWSROOM_PORT (NEWSROOM_CACHE_TTL=$ttl)"
+        cache=(NEWSROOM_CACHE_TTL="$ttl")
+    fi
+    # `env` runs the server in its own place, so SERVER_PID is the server's.
+    env -u DATABASE_URL -u NEWSROOM_CACHE_TTL NEWSROOM_ADDR="127.0.0.1:$NEWSROOM_PORT" RUST_LOG=warn "${cache[@]}" \
         "$BIN" --data-dir "$DATA_DIR" serve >>"$OUT/newsroom-ttl$ttl.log" 2>&1 9>&- &
     SERVER_PID=$!
     wait_ready "http://127.0.0.1:$NEWSROOM_PORT/readyz"
@@ -148,15 +162,52 @@ json.dump(times, open(sys.argv[1], "w"))
 PY
 }
 
-bench() { # NAME MODE URL
+# The server's resident memory (VmRSS, kB) every half second while the
+# measured run lasts; bounded by the run's length in any case.
+RSS_PID=""
+sample_rss() { # PID FILE
+    local pid=$1 file=$2 i
+    for ((i = 0; i < 2 * (SECONDS_PER_RUN + 10); i++)); do
+        awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" >>"$file" 2>/dev/null || return 0
+        sleep 0.5
+    done
+}
+
+wrk_file() { # NAME MODE -> where bench writes wrk's output
+    printf '%s/wrk-%s.txt' "$OUT" "$(printf '%s' "$1-$2" | tr -c 'A-Za-z0-9-' '-')"
+}
+
+bench() { # NAME MODE URL [ZIPF_SCRIPT SLUG_FILE [fixed]]
+    # With a script, wrk draws the requests itself (bench/zipf.lua) and the
+    # warm-up draws with other seeds than the measured run.
     local name=$1 mode=$2 url=$3
-    local file
-    file="$OUT/wrk-$(printf '%s' "$name-$mode" | tr -c 'A-Za-z0-9-' '-').txt"
+    local file warm=("$url") measured=("$url") sampler=""
+    if (($# > 3)); then
+        warm=(-s "$4" "$url" -- "$5" 1 1001 "${@:6}")
+        measured=(-s "$4" "$url" -- "$5" 1 1 "${@:6}")
+    fi
+    file=$(wrk_file "$name" "$mode")
     log "wrk: $name ($mode): $url"
-    wrk -t2 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" "$url" >/dev/null
+    wrk -t2 -c"$CONNECTIONS" -d"${WARMUP_SECONDS}s" "${warm[@]}" >/dev/null
     cpu_snapshot "$OUT/.cpu-before"
-    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$url" | tee "$file" >&2
+    if [[ -n "$RSS_PID" ]]; then
+        : >"$file.rss"
+        sample_rss "$RSS_PID" "$file.rss" &
+        sampler=$!
+    fi
+    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "${measured[@]}" | tee "$file" >&2
+    if [[ -n "$sampler" ]]; then
+        kill "$sampler" 2>/dev/null || true
+        wait "$sampler" 2>/dev/null || true
+    fi
     cpu_snapshot "$OUT/.cpu-after"
+    if (($# > 3)); then
+        # Every wrk thread must have read the whole slug list.
+        local want loaded
+        want=$(grep -c . "$5")
+        loaded=$(grep -c "^zipf thread [0-9]*: $want slugs loaded" "$file" || true)
+        ((loaded == 2)) || die "$loaded of 2 wrk threads loaded the $want slugs of $5 (see $file)"
+    fi
     python3 - "$name" "$mode" "$file" "$OUT/.cpu-before" "$OUT/.cpu-after" "$SECONDS_PER_RUN" >>"$RESULTS" <<'PY'
 import json, os, re, sys
 name, mode, path, before, after, seconds = sys.argv[1:7]
@@ -185,11 +236,15 @@ PY
 }
 
 # 1. The ceiling, alone on the machine.
-CEILING_PORT=$(free_port)
-log "starting the ceiling on 127.0.0.1:$CEILING_PORT"
-"$CEILING_BIN" "127.0.0.1:$CEILING_PORT" >"$OUT/ceiling.log" 2>&1 9>&- &
-SERVER_PID=$!
-wait_ready "http://127.0.0.1:$CEILING_PORT/"
+CEILING_PORT=""
+start_ceiling() {
+    CEILING_PORT=$(free_port)
+    log "starting the ceiling on 127.0.0.1:$CEILING_PORT"
+    "$CEILING_BIN" "127.0.0.1:$CEILING_PORT" >>"$OUT/ceiling.log" 2>&1 9>&- &
+    SERVER_PID=$!
+    wait_ready "http://127.0.0.1:$CEILING_PORT/"
+}
+start_ceiling
 bench "ceiling GET /" "-" "http://127.0.0.1:$CEILING_PORT/"
 stop_server
 
@@ -210,22 +265,34 @@ log "the bench database holds $count articles"
 # so that plans and timings do not depend on when it last ran.
 psql_bench -c "VACUUM ANALYZE"
 
+# The long tail's population: every published article, newest first (rank 1),
+# in the list's own order.
+VISIBLE="articles.public_status AND articles.published_at <= now()"
+SLUGS=$OUT/slugs.txt
+psql_bench -At -c "SELECT slug FROM articles WHERE $VISIBLE ORDER BY published_at DESC, id DESC" >"$SLUGS"
+PUBLISHED=$(grep -c . "$SLUGS" || true)
+((PUBLISHED > 20)) || die "only $PUBLISHED published articles: the bench needs more than one list page"
+# Page 1,000 of the list, or its last page on a smaller set.
+PAGE=$(((PUBLISHED + 19) / 20))
+if ((PAGE > 1000)); then PAGE=1000; fi
+PAGE_NAME=$(python3 -c 'import sys; print(f"{int(sys.argv[1]):,}")' "$PAGE")
+
 log "picking targets"
 SLUG=$(api "/api/v1/articles?limit=1&fields=slug" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["slug"])')
 CATEGORY=$(api "/api/v1/categories" \
     | python3 -c 'import json,sys; print(max(json.load(sys.stdin)["items"], key=lambda c: c["total_article_count"])["slug"])')
-# The cursor of page 1,000 is the next_cursor of page 999 (cursors do not
+# The cursor of page N is the next_cursor of page N - 1 (cursors do not
 # depend on `fields`, so the walk asks for ids only).
-CURSOR=$(python3 - "http://127.0.0.1:$NEWSROOM_PORT/api/v1/articles?limit=20&fields=id" <<'PY'
+CURSOR=$(python3 - "http://127.0.0.1:$NEWSROOM_PORT/api/v1/articles?limit=20&fields=id" "$PAGE" <<'PY'
 import json, sys, urllib.parse, urllib.request
-url, cursor = sys.argv[1], None
-for _ in range(999):
+url, pages, cursor = sys.argv[1], int(sys.argv[2]), None
+for _ in range(pages - 1):
     page = url if cursor is None else f"{url}&cursor={urllib.parse.quote(cursor, safe='')}"
     with urllib.request.urlopen(page) as response:
         cursor = json.load(response)["next_cursor"]
     if cursor is None:
-        sys.exit("fewer than 1,000 pages of articles")
+        sys.exit(f"fewer than {pages} pages of articles")
 print(urllib.parse.quote(cursor, safe=""))
 PY
 )
@@ -243,7 +310,8 @@ matches() { # QUERY -> articles whose text matches it (folded)
     echo "articles in the database: $count"
     echo "article slug: $SLUG"
     echo "category slug: $CATEGORY"
-    echo "page 1,000 cursor: $CURSOR"
+    echo "published articles (the long tail's population): $PUBLISHED"
+    echo "page $PAGE_NAME cursor: $CURSOR"
     echo "common search term: $COMMON_Q ($(matches "$COMMON_Q") matching articles)"
     echo "rare search term: $RARE_Q ($(matches "$RARE_Q") matching articles)"
     echo "suggest prefix: $SUGGEST_Q"
@@ -252,11 +320,10 @@ matches() { # QUERY -> articles whose text matches it (folded)
 log "capturing query plans"
 # The predicates mirror src/models (is_visible, list_page's keyset filter),
 # with now() and literals where the app binds parameters.
-VISIBLE="articles.public_status AND articles.published_at <= now()"
 CATEGORY_IDS=$(psql_bench -At -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM categories
     WHERE slug = '$CATEGORY' OR parent_id = (SELECT id FROM categories WHERE slug = '$CATEGORY')")
 IFS='|' read -r PAGE999_TS PAGE999_ID < <(psql_bench -At -F '|' -c "SELECT published_at, id FROM articles
-    WHERE $VISIBLE ORDER BY published_at DESC, id DESC OFFSET 19979 LIMIT 1")
+    WHERE $VISIBLE ORDER BY published_at DESC, id DESC OFFSET $((20 * (PAGE - 1) - 1)) LIMIT 1")
 read -r ARTICLE_ID ARTICLE_CATEGORY < <(psql_bench -At -F ' ' -c "SELECT id, category_id FROM articles WHERE slug = '$SLUG'")
 TAG_ID=$(psql_bench -At -c "SELECT tag_id FROM article_tags GROUP BY tag_id ORDER BY count(*) DESC, tag_id LIMIT 1")
 
@@ -270,7 +337,7 @@ explain() { # TITLE SQL
         "SELECT id FROM articles WHERE $VISIBLE ORDER BY published_at DESC, id DESC LIMIT 21;"
     explain "b) newest 20 in category '$CATEGORY' and its children" \
         "SELECT id FROM articles WHERE $VISIBLE AND category_id = ANY(ARRAY[$CATEGORY_IDS]::bigint[]) ORDER BY published_at DESC, id DESC LIMIT 21;"
-    explain "c) page 1,000 (keyset after the last article of page 999)" \
+    explain "c) page $PAGE_NAME (keyset after the last article of page $((PAGE - 1)))" \
         "SELECT id FROM articles WHERE $VISIBLE AND published_at <= '$PAGE999_TS' AND (published_at < '$PAGE999_TS' OR id < $PAGE999_ID) ORDER BY published_at DESC, id DESC LIMIT 21;"
     explain "d) related: newest in the article's category" \
         "SELECT id FROM articles WHERE $VISIBLE AND category_id = $ARTICLE_CATEGORY AND id <> $ARTICLE_ID ORDER BY published_at DESC, id DESC LIMIT 10;"
@@ -317,7 +384,7 @@ run_newsroom_set() { # MODE
     bench "article by slug" "$mode" "$base/articles/$SLUG"
     bench "newest 20 in category" "$mode" "$base/articles?category=$CATEGORY&limit=20"
     bench "page 1" "$mode" "$base/articles?limit=20"
-    bench "page 1,000" "$mode" "$base/articles?limit=20&cursor=$CURSOR"
+    bench "page $PAGE_NAME" "$mode" "$base/articles?limit=20&cursor=$CURSOR"
     bench "related" "$mode" "$base/articles/$SLUG/related?strategy=category"
     bench "related (auto)" "$mode" "$base/articles/$SLUG/related"
     bench "search, common term" "$mode" "$base/search?q=$(urlq "$COMMON_Q")"
@@ -325,12 +392,72 @@ run_newsroom_set() { # MODE
     bench "suggest" "$mode" "$base/search/suggest?q=$(urlq "$SUGGEST_Q")"
 }
 
+LONG_TAIL="long tail, Zipf(1) over $(python3 -c 'import sys; print(f"{int(sys.argv[1]):,}")' "$PUBLISHED") articles"
+long_tail() { # MODE
+    bench "$LONG_TAIL" "$1" "http://127.0.0.1:$NEWSROOM_PORT/api/v1/articles/" bench/zipf.lua "$SLUGS"
+}
+
+vm() { # FIELD -> the server's /proc status field, in kB
+    awk -v f="$1:" '$1 == f {print $2}' "/proc/$SERVER_PID/status"
+}
+
+# Bytes on the wire of a response for each Accept-Encoding (none: the header
+# is not sent), as received: curl does not decode (no --compressed).
+sizes() { # NAME PATH [PATH AS SHOWN]
+    local name=$1 path=$2 shown=${3:-$2} encoding headers code got
+    for encoding in none gzip br zstd; do
+        headers=()
+        [[ "$encoding" == none ]] || headers=(-H "Accept-Encoding: $encoding")
+        code=$(curl -sS "${headers[@]}" -D "$OUT/.headers" -o "$OUT/.body" -w '%{http_code}' \
+            "http://127.0.0.1:$NEWSROOM_PORT$path")
+        got=$(awk -F': *' 'tolower($1) == "content-encoding" {sub(/\r$/, "", $2); print $2}' "$OUT/.headers")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$shown" "$encoding" "$code" "${got:-identity}" \
+            "$(wc -c <"$OUT/.body" | tr -d ' ')" >>"$OUT/sizes.tsv"
+    done
+    rm -f "$OUT/.headers" "$OUT/.body"
+}
+
+long_tail uncached
 run_newsroom_set uncached
 stop_server
 
-# 3. Newsroom with the 1-second micro-cache.
-start_newsroom 1
-run_newsroom_set cached
+# 3. Newsroom with its default settings (the in-process cache on): the long
+# tail first, with the server's memory sampled while it runs, then the
+# response sizes, then the hot URLs.
+start_newsroom default
+RSS_IDLE=$(vm VmRSS)
+RSS_PID=$SERVER_PID
+long_tail default
+RSS_PID=""
+RSS_AFTER=$(vm VmRSS)
+RSS_HWM=$(vm VmHWM)
+RSS_SAMPLES="$(wrk_file "$LONG_TAIL" default).rss"
+python3 - "$RSS_IDLE" "$RSS_SAMPLES" "$RSS_AFTER" "$RSS_HWM" "$LONG_TAIL" >"$OUT/memory.md" <<'PY'
+import sys
+idle, samples, after, hwm, name = sys.argv[1:6]
+values = [int(line) for line in open(samples) if line.strip()]
+mib = lambda kb: f"{int(kb) / 1024:.1f} MiB"
+print(f"Server resident memory (newsroom process, /proc/PID/status), default settings, {name}:\n")
+print("| when | VmRSS |")
+print("|---|---:|")
+print(f"| idle, after start | {mib(idle)} |")
+if values:
+    print(f"| under load, last sample (0.5 s period, {len(values)} samples) | {mib(values[-1])} |")
+    print(f"| under load, highest sample | {mib(max(values))} |")
+print(f"| right after the run | {mib(after)} |")
+print(f"| peak since start (VmHWM, warm-up included) | {mib(hwm)} |")
+PY
+: >"$OUT/sizes.tsv"
+sizes "list page, 20 items" "/api/v1/articles?limit=20"
+sizes "article" "/api/v1/articles/$SLUG" "/api/v1/articles/{slug}"
+run_newsroom_set default
+stop_server
+
+# 4. The ceiling again, with wrk drawing Zipf ranks as in the long tail but
+# always asking for GET /: what the drawing costs wrk (which shares the cores
+# with the server), to read the long tail's ratio against.
+start_ceiling
+bench "ceiling GET /, wrk drawing with zipf.lua" "-" "http://127.0.0.1:$CEILING_PORT/" bench/zipf.lua "$SLUGS" fixed
 stop_server
 
 # --- report -------------------------------------------------------------------
@@ -338,6 +465,9 @@ python3 - "$RESULTS" "$CONNECTIONS" "$SECONDS_PER_RUN" >"$OUT/table.md" <<'PY'
 import sys
 path, connections, seconds = sys.argv[1:4]
 rows = [line.rstrip("\n").split("\t") for line in open(path) if line.strip()]
+# The ceiling's rows first (the calibration one is measured last); the
+# percentages are of the first, plain one.
+rows.sort(key=lambda row: not row[0].startswith("ceiling"))
 ceiling = float(rows[0][2])
 print(f"wrk -t2 -c{connections} -d{seconds}s --latency (after a 3 s warm-up)\n")
 print("| endpoint | mode | req/s | % of ceiling | p50 (ms) | p99 (ms) | non-2xx | socket errors | other CPU |")
@@ -345,6 +475,26 @@ print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for name, mode, rps, p50, p99, non2xx, errors, other in rows:
     print(f"| {name} | {mode} | {int(rps):,} | {100 * float(rps) / ceiling:.1f}% | {p50} | {p99} | {non2xx} | {errors} | {other} |")
 print("\nother CPU: cores' worth of CPU that other programs on the machine used during the run (0 on an idle machine).")
+print("uncached: NEWSROOM_CACHE_TTL=0; default: serve's default settings (the in-process cache on).")
 PY
+python3 - "$OUT/sizes.tsv" >"$OUT/sizes.md" <<'PY'
+import sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+print("Response sizes (bytes received, not decoded; default settings; {slug}: the article by slug of targets.txt):\n")
+print("| response | Accept-Encoding | status | Content-Encoding | bytes | % of uncompressed |")
+print("|---|---|---:|---|---:|---:|")
+plain = {}
+for name, path, asked, code, got, size in rows:
+    if asked == "none":
+        plain[name] = int(size)
+    share = f"{100 * int(size) / plain[name]:.1f}%" if plain.get(name) else "-"
+    print(f"| {name} (`{path}`) | {asked} | {code} | {got} | {int(size):,} | {share} |")
+PY
+{
+    printf '\n'
+    cat "$OUT/memory.md"
+    printf '\n'
+    cat "$OUT/sizes.md"
+} >>"$OUT/table.md"
 cat "$OUT/table.md"
 log "results in $OUT"
