@@ -94,7 +94,7 @@ show_logs() {
     if [[ -d "$WORK/varnish" ]] && command -v varnishlog >/dev/null; then
         printf '\n----- varnishlog (purges, backend health, last 80 records) -----\n'
         timeout 5 varnishlog -n "$WORK/varnish" -d -g raw \
-            -i VCL_Log,Backend_health,FetchError,ReqMethod,ReqURL,RespStatus,VCL_call 2>/dev/null |
+            -i VCL_Log,Backend_health,FetchError,ReqMethod,ReqURL,RespStatus 2>/dev/null |
             tail -n 80 || true
     fi
 }
@@ -305,6 +305,15 @@ check '[[ $STATUS == 200 && $(edge_cache) == HIT ]]' "article list cached at the
 edge "$X_PATH?utm_source=zalo&fbclid=abc&_=1700000000"
 check '[[ $STATUS == 200 && $(edge_cache) == HIT ]]' \
     "tracking parameters share the article's cached copy" "$(edge_cache), status $STATUS"
+get "$EDGE$X_PATH" --head
+check '[[ $STATUS == 200 && $(edge_cache) == HIT && -n $(hdr ETag) ]]' \
+    "HEAD is answered from the cached copy" "$STATUS $(edge_cache)"
+get "$EDGE$X_PATH" -H 'Accept-Encoding: gzip, deflate, br, zstd'
+gzipped=$(hdr Content-Encoding)
+get "$EDGE$X_PATH"
+check '[[ $gzipped == gzip && -z $(hdr Content-Encoding) && -n $(article_title) ]]' \
+    "gzip for browsers, plain JSON for clients that ask for no encoding" \
+    "'$gzipped', then '$(hdr Content-Encoding)'"
 edge "$X_PATH" -H 'X-Edge-Debug: 1'
 x_keys=$(hdr xkey)
 edge "$X_PATH"
@@ -353,8 +362,27 @@ poll() {
     done
 }
 title_is() { [[ $STATUS == 200 && $(article_title) == "$1" ]]; }
+# The xkey purges Varnish has received (the VCL logs each one), oldest first.
+purges_naming() { # KEY
+    timeout 5 varnishlog -n "$WORK/varnish" -d -g raw -i VCL_Log 2>/dev/null |
+        grep -E "xkey purge: (.* )?$1( |$)" | sed 's/.*xkey purge: //' || true
+}
+# check_purge_sent WHO BEFORE: a PURGE naming article X arrived after
+# BEFORE of them had (waiting up to 1 s).
+check_purge_sent() {
+    local seen=0 latest
+    for _ in $(seq 1 20); do
+        seen=$(purges_naming "article-$X_ID" | wc -l)
+        [[ $seen -gt $2 ]] && break
+        sleep 0.05
+    done
+    latest=$(purges_naming "article-$X_ID" | tail -n 1)
+    check "$([[ $seen -gt $2 ]] && echo 0 || echo 1)" "$1 sent Varnish a PURGE naming article-$X_ID" \
+        "${latest:-no such PURGE arrived}"
+}
 
 NEW_TITLE="$X_TITLE (sửa qua A $$)"
+purges_before=$(purges_naming "article-$X_ID" | wc -l)
 edit "$A" "$X_ID" "$(python3 -c 'import json, sys; print(json.dumps({"title": sys.argv[1]}))' "$NEW_TITLE")"
 check '[[ $STATUS == 200 ]]' "edit of X's title through instance A" "status $STATUS"
 if poll "$X_PATH" title_is "$NEW_TITLE"; then
@@ -363,6 +391,7 @@ else
     check 1 "the new title shows through Varnish within 1 s" "still '$(article_title)' ($(edge_cache), Age $(hdr Age)) after ${WAITED_MS} ms"
 fi
 check '[[ $FIRST_CACHE == MISS ]]' "the first read after the edit is a MISS" "$FIRST_CACHE"
+check_purge_sent "instance A" "$purges_before"
 edge "$X_PATH"
 check '[[ $(edge_cache) == HIT ]] && title_is "$NEW_TITLE"' \
     "the next read is a HIT with the new title" "$(edge_cache)"
@@ -392,6 +421,7 @@ check 'title_is "$NEW_TITLE"' "instance B serves the new title (LISTEN/NOTIFY)" 
 
 # 4. An edit through B purges the edge too.
 NEW_TITLE_B="$X_TITLE (sửa qua B $$)"
+purges_before=$(purges_naming "article-$X_ID" | wc -l)
 edit "$B" "$X_ID" "$(python3 -c 'import json, sys; print(json.dumps({"title": sys.argv[1]}))' "$NEW_TITLE_B")"
 check '[[ $STATUS == 200 ]]' "edit of X's title through instance B" "status $STATUS"
 if poll "$X_PATH" title_is "$NEW_TITLE_B"; then
@@ -399,6 +429,7 @@ if poll "$X_PATH" title_is "$NEW_TITLE_B"; then
 else
     check 1 "B's edit shows through Varnish within 1 s" "still '$(article_title)' ($(edge_cache)) after ${WAITED_MS} ms"
 fi
+check_purge_sent "instance B" "$purges_before"
 get "$A$X_PATH"
 check 'title_is "$NEW_TITLE_B"' "instance A serves B's edit" "X-Cache '$(hdr X-Cache)'"
 edge "$Y_PATH"
@@ -407,6 +438,7 @@ check '[[ $(edge_cache) == HIT ]]' "unrelated article Y is still cached" "$(edge
 # 5. Unpublishing: gone from the edge at once, and from the list.
 edge "$LIST_PATH"
 edge "$X_PATH"
+purges_before=$(purges_naming "article-$X_ID" | wc -l)
 get "$A/api/v1/admin/articles/$X_ID/unpublish" -X POST "${AUTH[@]}"
 check '[[ $STATUS == 200 ]]' "unpublish X through instance A" "status $STATUS"
 is_404() { [[ $STATUS == 404 ]]; }
@@ -424,6 +456,7 @@ fi
 edge "$X_PATH"
 edge "$X_PATH"
 check '[[ $STATUS == 404 && $(edge_cache) != HIT ]]' "the 404 is not cached" "$(edge_cache)"
+check_purge_sent "the unpublish" "$purges_before"
 
 # 6. Staff and signed-in requests are never cached.
 statuses=
