@@ -187,6 +187,10 @@ sub vcl_recv {
         # and the origin is up, so look again allowing no grace (a miss
         # that fetches while the client waits).
         set req.grace = 0s;
+    } elsif (req.http.X-Edge-Grace == "stale-ok") {
+        # Restarted after that fetch failed: any stale copy will do (req.grace
+        # outlives a restart; the object's own grace is the limit again).
+        set req.grace = 3650d;
     }
     return (hash);
 }

@@ -49,7 +49,7 @@ command -v python3 >/dev/null || apt_install python3
 if [[ $(id -u) == 0 ]] && ! command -v runuser >/dev/null; then apt_install util-linux; fi
 
 BIN=${NEWSROOM_BIN:-target/debug/newsroom}
-if [[ -z "${NEWSROOM_BIN:-}" && ! -x "$BIN" ]]; then
+if [[ -z "${NEWSROOM_BIN:-}" ]]; then
     log "building newsroom (debug)"
     cargo build --locked --quiet --bin newsroom
 fi
