@@ -208,8 +208,9 @@ sub vcl_hit {
     # Stale (past s-maxage). Serve it, refreshing in the background, while
     # within the origin's stale-while-revalidate; past that only while the
     # origin is down (stale-if-error, which bounds how long the object is
-    # kept at all: beresp.grace below) or when a fetch just failed.
-    if (req.http.X-Edge-Grace == "stale-ok" || !std.healthy(req.backend_hint)) {
+    # kept at all: beresp.grace below) or when a fetch just failed. Never
+    # restart twice.
+    if (req.http.X-Edge-Grace || !std.healthy(req.backend_hint)) {
         return (deliver);
     }
     if (obj.ttl + std.duration(regsub(obj.http.Cache-Control,
