@@ -119,10 +119,31 @@ pub struct Options {
         global = true
     )]
     pub site_url: String,
-    /// Seconds a public GET response may be served from the in-process cache
-    /// (0 turns the cache off).
-    #[arg(long, env = "NEWSROOM_CACHE_TTL", default_value_t = 1, global = true)]
+    /// Seconds a public GET response may be kept in the in-process cache at
+    /// most (0 turns the cache off). Writes purge what they change at once;
+    /// this is only a safety net.
+    #[arg(
+        long,
+        env = "NEWSROOM_CACHE_TTL",
+        default_value_t = 3600,
+        global = true
+    )]
     pub cache_ttl: u64,
+    /// Megabytes of responses the in-process cache holds at most.
+    #[arg(long, env = "NEWSROOM_CACHE_MB", default_value_t = 256, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub cache_mb: u64,
+    /// Where to send edge purges (comma-separated URLs, e.g. a Varnish with
+    /// the xkey module): after each write, one `PURGE` request to each,
+    /// naming the keys in `xkey-purge`. Setting it raises the default
+    /// `s-maxage` values (see NEWSROOM_EDGE_TTL).
+    #[arg(
+        long,
+        env = "NEWSROOM_PURGE_URLS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub purge_urls: Vec<String>,
     /// A file holding the secret for signing staff access tokens (at least
     /// 32 bytes). The environment variable JWT_SECRET works too; there is
     /// no flag for the secret itself, which `ps` would show to every user.
@@ -187,10 +208,12 @@ pub struct Options {
     )]
     pub cors_origins: Vec<String>,
     /// Seconds shared caches (a CDN, Varnish) may keep each kind of public
-    /// response (`s-maxage`): `article=60,list=30,search=30,taxonomy=300`;
-    /// kinds left out keep these defaults.
+    /// response (`s-maxage`): `article=60,list=30,search=30,taxonomy=300`,
+    /// or with NEWSROOM_PURGE_URLS set (purges reach the edge)
+    /// `article=3600,list=300,search=300,taxonomy=3600`; kinds left out keep
+    /// these defaults.
     #[arg(long, env = "NEWSROOM_EDGE_TTL", default_value = "", global = true)]
-    pub edge_ttl: EdgeTtls,
+    pub edge_ttl: String,
     /// Seconds a shared cache may serve a stale copy while it refetches.
     #[arg(
         long,
@@ -256,13 +279,23 @@ impl Options {
             site_url: self.site_url.trim_end_matches('/').to_owned(),
             timezone: self.timezone,
             cache_ttl_secs: self.cache_ttl,
+            cache_bytes: self.cache_mb * 1024 * 1024,
+            purge_urls: purge_urls(&self.purge_urls)?,
             view_window_secs: self.view_window,
             view_flush_secs: self.view_flush,
             views_per_address: self.views_per_address,
             trusted_proxies: self.trusted_proxies.clone(),
             cors: CorsOrigins::parse(&self.cors_origins)?,
             cache_control: CachePolicy::new(
-                self.edge_ttl,
+                {
+                    let base = if self.purge_urls.is_empty() {
+                        EdgeTtls::default()
+                    } else {
+                        EdgeTtls::purged()
+                    };
+                    base.overridden_by(&self.edge_ttl)
+                        .map_err(|e| anyhow::anyhow!("NEWSROOM_EDGE_TTL: {e}"))?
+                },
                 self.stale_while_revalidate,
                 self.stale_if_error,
             ),
@@ -282,6 +315,10 @@ pub struct Settings {
     pub site_url: String,
     pub timezone: Tz,
     pub cache_ttl_secs: u64,
+    /// Bytes of responses the in-process cache holds at most.
+    pub cache_bytes: u64,
+    /// Edge caches to purge after each write.
+    pub purge_urls: Vec<String>,
     /// Repeated views from one client within this many seconds count once.
     pub view_window_secs: u64,
     /// How often buffered view counts are written.
@@ -304,6 +341,8 @@ impl Default for Settings {
             site_url: "http://localhost:8080".into(),
             timezone: chrono_tz::Asia::Ho_Chi_Minh,
             cache_ttl_secs: 0,
+            cache_bytes: 256 * 1024 * 1024,
+            purge_urls: Vec::new(),
             view_window_secs: 600,
             view_flush_secs: 5,
             views_per_address: 20,
@@ -318,4 +357,22 @@ impl Default for Settings {
             .expect("a 32-byte secret is accepted"),
         }
     }
+}
+
+/// Purge targets must be absolute http(s) URLs without credentials.
+fn purge_urls(given: &[String]) -> anyhow::Result<Vec<String>> {
+    given
+        .iter()
+        .map(|u| u.trim())
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            let url = reqwest::Url::parse(u)
+                .map_err(|e| anyhow::anyhow!("NEWSROOM_PURGE_URLS: `{u}` is not a URL: {e}"))?;
+            anyhow::ensure!(
+                matches!(url.scheme(), "http" | "https") && url.has_host(),
+                "NEWSROOM_PURGE_URLS: `{u}` must be an http or https URL"
+            );
+            Ok(url.to_string())
+        })
+        .collect()
 }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod models;
 pub mod openapi;
 pub mod schema;
@@ -29,16 +30,14 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::AppState;
 use crate::api::system::{ServedSpec, fallback, openapi_json};
-use crate::http::cache::ResponseCache;
 
 /// Largest JSON request body accepted.
 const JSON_LIMIT: usize = 2 * 1024 * 1024;
 
-/// What every worker shares: state, the response cache and the spec.
+/// What every worker shares: state (with the response cache) and the spec.
 #[derive(Clone)]
 pub struct Shared {
     state: web::Data<AppState>,
-    cache: web::Data<ResponseCache>,
     spec: web::Data<ServedSpec>,
 }
 
@@ -57,7 +56,6 @@ impl Shared {
     pub fn new(state: AppState) -> Self {
         let spec = openapi::spec();
         Self {
-            cache: web::Data::new(ResponseCache::new(state.settings.cache_ttl_secs)),
             state: web::Data::new(state),
             spec: web::Data::new(ServedSpec::new(&spec)),
         }
@@ -80,7 +78,6 @@ pub fn build_app(
     let (app, _) = App::new()
         .into_utoipa_app()
         .app_data(shared.state)
-        .app_data(shared.cache)
         .app_data(shared.spec)
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(
@@ -107,12 +104,15 @@ pub fn build_app(
         ),
     )
     .default_service(web::to(fallback))
-    // Every body is what its Content-Type says: no browser sniffs JSON
-    // (or a problem document) into HTML.
+    // br, gzip or zstd, as `Accept-Encoding` asks (images are left alone),
+    // for what the cache layer does not compress itself.
+    .wrap(actix_web::middleware::Compress::default())
+    // ETags, surrogate keys, and public reads kept compressed until purged.
+    .wrap(actix_web::middleware::from_fn(http::cache::cache_and_etag))
     .wrap(cors)
     .wrap(actix_web::middleware::from_fn(http::request::prepare))
-    // br, gzip or zstd, as `Accept-Encoding` asks (images are left alone).
-    .wrap(actix_web::middleware::Compress::default())
+    // Every body is what its Content-Type says: no browser sniffs JSON
+    // (or a problem document) into HTML.
     .wrap(actix_web::middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
     .wrap(Logger::new("%a \"%r\" %s %b %Dms %{x-request-id}o"))
 }
@@ -131,6 +131,7 @@ pub fn serve(
         server = server.workers(workers);
     }
     let state = shared.state.clone();
+    jobs::start(&state);
     let every = std::time::Duration::from_secs(state.settings.view_flush_secs.max(1));
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(every);

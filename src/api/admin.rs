@@ -7,7 +7,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,8 +18,8 @@ use crate::domain::body::Block;
 use crate::domain::cursor;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, ParameterError, Problem};
-use crate::http::cache::ResponseCache;
 use crate::models::article::Article;
+use crate::models::change;
 use crate::models::editorial::{self, Editable, Workflow};
 use crate::models::{audit, category::CategoryTree};
 use crate::views::params::ArticleStatusParam;
@@ -399,11 +399,39 @@ fn workflow_of(row: &Article) -> Workflow {
     }
 }
 
-/// Forgets this instance's cached public responses after a write.
-pub(crate) fn clear_cache(req: &HttpRequest) {
-    if let Some(cache) = req.app_data::<web::Data<ResponseCache>>() {
-        cache.clear();
-    }
+/// Saves an article as one change: the write, its revision and audit
+/// row, and the purge of what readers saw before and see after.
+#[allow(clippy::too_many_arguments)]
+async fn save(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    actor: i64,
+    id: Option<i64>,
+    expected_version: i32,
+    editable: &Editable,
+    workflow: &Workflow,
+    action: &str,
+) -> ApiResult<Article> {
+    state
+        .change(conn, async |conn, change| {
+            let before = match id {
+                Some(id) => change::shown(conn, id, Utc::now()).await?,
+                None => None,
+            };
+            let saved = editorial::save(
+                conn,
+                actor,
+                id,
+                expected_version,
+                editable,
+                workflow,
+                action,
+            )
+            .await?;
+            change.article(conn, saved.id, before).await?;
+            Ok(saved)
+        })
+        .await
 }
 
 async fn load_for_edit(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<Article> {
@@ -430,7 +458,6 @@ async fn load_for_edit(conn: &mut AsyncPgConnection, id: i64) -> ApiResult<Artic
 pub async fn create_article(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     body: web::Json<ArticleInput>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
@@ -454,13 +481,11 @@ pub async fn create_article(
         published_at: None,
         first_published_at: None,
     };
-    let saved = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            editorial::save(conn, staff.id, None, 0, &editable, &workflow, "create").await
-        })
-        .await?;
+    let saved = save(
+        &state, &mut conn, staff.id, None, 0, &editable, &workflow, "create",
+    )
+    .await?;
     let view = admin_view(&mut conn, saved).await?;
-    clear_cache(&req);
     Ok(respond(actix_web::http::StatusCode::CREATED, view))
 }
 
@@ -691,22 +716,18 @@ async fn update(
     };
     apply(&mut conn, &mut editable, input, replace, &editor).await?;
     let workflow = workflow_of(&row);
-    let saved = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            editorial::save(
-                conn,
-                staff.id,
-                Some(id),
-                expected,
-                &editable,
-                &workflow,
-                "update",
-            )
-            .await
-        })
-        .await?;
+    let saved = save(
+        state,
+        &mut conn,
+        staff.id,
+        Some(id),
+        expected,
+        &editable,
+        &workflow,
+        "update",
+    )
+    .await?;
     let view = admin_view(&mut conn, saved).await?;
-    clear_cache(req);
     Ok(respond(actix_web::http::StatusCode::OK, view))
 }
 
@@ -849,22 +870,18 @@ async fn transition(
         }
     };
     let editable = Editable::load(&mut conn, &row).await?;
-    let saved = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            editorial::save(
-                conn,
-                staff.id,
-                Some(id),
-                expected,
-                &editable,
-                &workflow,
-                action,
-            )
-            .await
-        })
-        .await?;
+    let saved = save(
+        state,
+        &mut conn,
+        staff.id,
+        Some(id),
+        expected,
+        &editable,
+        &workflow,
+        action,
+    )
+    .await?;
     let view = admin_view(&mut conn, saved).await?;
-    clear_cache(req);
     Ok(respond(actix_web::http::StatusCode::OK, view))
 }
 
@@ -997,8 +1014,9 @@ pub async fn delete_article(
         staff.require(Role::Admin, "delete articles for good")?;
         let id = params::positive("id", &path)?;
         let mut conn = state.conn().await?;
-        let removed = conn
-            .transaction::<_, ApiError, _>(async |conn| {
+        let removed = state
+            .change(&mut conn, async |conn, change| {
+                let before = change::shown(conn, id, chrono::Utc::now()).await?;
                 let n = diesel::delete(articles::table.find(id))
                     .execute(conn)
                     .await?;
@@ -1012,6 +1030,7 @@ pub async fn delete_article(
                         serde_json::json!({}),
                     )
                     .await?;
+                    change.article(conn, id, before).await?;
                 }
                 Ok(n)
             })
@@ -1019,7 +1038,6 @@ pub async fn delete_article(
         if removed == 0 {
             return Err(ApiError::not_found("article", id.to_string()));
         }
-        clear_cache(&req);
         return Ok(HttpResponse::NoContent().finish());
     }
     transition(&state, &staff, &req, &path, "archive", None).await
@@ -1179,22 +1197,18 @@ pub async fn restore_article_revision(
         None => row.version,
     };
     let workflow = workflow_of(&row);
-    let saved = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            editorial::save(
-                conn,
-                staff.id,
-                Some(id),
-                expected,
-                &editable,
-                &workflow,
-                "restore",
-            )
-            .await
-        })
-        .await?;
+    let saved = save(
+        &state,
+        &mut conn,
+        staff.id,
+        Some(id),
+        expected,
+        &editable,
+        &workflow,
+        "restore",
+    )
+    .await?;
     let view = admin_view(&mut conn, saved).await?;
-    clear_cache(&req);
     Ok(respond(actix_web::http::StatusCode::OK, view))
 }
 

@@ -4,16 +4,17 @@
 //! Tags and media: authors and up. Categories and authors: editors and up.
 //! Each write is audited and clears this instance's response cache.
 
-use actix_web::{HttpRequest, HttpResponse, delete, patch, post, put, web};
+use actix_web::{HttpResponse, delete, patch, post, put, web};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::admin::{CategoryKey, clear_cache};
+use crate::api::admin::CategoryKey;
 use crate::api::auth::Staff;
 use crate::api::{AppState, params};
 use crate::auth::Role;
+use crate::domain::keys;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, ParameterError, Problem};
 use crate::models::category::CategoryTree;
@@ -100,7 +101,6 @@ pub struct TagInput {
 pub async fn create_tag(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     body: web::Json<TagInput>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Author, "manage tags")?;
@@ -114,8 +114,8 @@ pub async fn create_tag(
     let (name, slug) = name_and_slug(&mut errors, body.name.as_deref(), body.slug.as_deref());
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
-    let tag = conn
-        .transaction::<_, ApiError, _>(async |conn| {
+    let tag = state
+        .change(&mut conn, async |conn, change| {
             let tag: crate::models::tag::Tag = diesel::insert_into(tags::table)
                 .values((
                     tags::name.eq(name.unwrap_or_default()),
@@ -134,10 +134,11 @@ pub async fn create_tag(
                 serde_json::json!({"slug": tag.slug}),
             )
             .await?;
+            change.purge(keys::TAGS);
+            change.purge(keys::tag(tag.id));
             Ok(tag)
         })
         .await?;
-    clear_cache(&req);
     Ok(HttpResponse::Created().json(TagView::from(tag)))
 }
 
@@ -162,7 +163,6 @@ pub async fn create_tag(
 pub async fn update_tag(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<TagInput>,
 ) -> ApiResult<HttpResponse> {
@@ -173,8 +173,8 @@ pub async fn update_tag(
     let (_, slug) = name_and_slug(&mut errors, None, body.slug.as_deref());
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
-    let tag = conn
-        .transaction::<_, ApiError, _>(async |conn| {
+    let tag = state
+        .change(&mut conn, async |conn, change| {
             let current: crate::models::tag::Tag = tags::table
                 .find(id)
                 .select(crate::models::tag::Tag::as_select())
@@ -200,10 +200,11 @@ pub async fn update_tag(
                 serde_json::json!({}),
             )
             .await?;
+            change.purge(keys::TAGS);
+            change.purge(keys::tag(id));
             Ok(tag)
         })
         .await?;
-    clear_cache(&req);
     Ok(HttpResponse::Ok().json(TagView::from(tag)))
 }
 
@@ -226,42 +227,44 @@ pub async fn update_tag(
 pub async fn delete_tag(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Author, "manage tags")?;
     let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        if staff.role < Role::Editor {
-            let carried: i64 = crate::schema::article_tags::table
-                .filter(crate::schema::article_tags::tag_id.eq(id))
-                .count()
-                .get_result(conn)
-                .await?;
-            if carried > 0 {
-                return Err(ApiError::Forbidden(format!(
-                    "{carried} article(s) carry this tag; only editors may delete a tag in use"
-                )));
+    state
+        .change(&mut conn, async |conn, change| {
+            if staff.role < Role::Editor {
+                let carried: i64 = crate::schema::article_tags::table
+                    .filter(crate::schema::article_tags::tag_id.eq(id))
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                if carried > 0 {
+                    return Err(ApiError::Forbidden(format!(
+                        "{carried} article(s) carry this tag; only editors may delete a tag in use"
+                    )));
+                }
             }
-        }
-        let n = diesel::delete(tags::table.find(id)).execute(conn).await?;
-        if n == 0 {
-            return Err(ApiError::not_found("tag", id.to_string()));
-        }
-        audit::record(
-            conn,
-            Some(staff.id),
-            "delete",
-            "tag",
-            Some(id),
-            serde_json::json!({}),
-        )
+            let n = diesel::delete(tags::table.find(id)).execute(conn).await?;
+            if n == 0 {
+                return Err(ApiError::not_found("tag", id.to_string()));
+            }
+            audit::record(
+                conn,
+                Some(staff.id),
+                "delete",
+                "tag",
+                Some(id),
+                serde_json::json!({}),
+            )
+            .await?;
+            change.purge(keys::TAGS);
+            change.purge(keys::tag(id));
+            change.lists(keys::List::Tag(id));
+            Ok(())
+        })
         .await?;
-        Ok(())
-    })
-    .await?;
-    clear_cache(&req);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -332,7 +335,6 @@ fn author_response(
 pub async fn create_author(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     body: web::Json<AuthorInput>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Editor, "manage authors")?;
@@ -348,8 +350,8 @@ pub async fn create_author(
     check_avatar(&mut errors, avatar_url.as_deref());
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
-    let author = conn
-        .transaction::<_, ApiError, _>(async |conn| {
+    let author = state
+        .change(&mut conn, async |conn, change| {
             let author: crate::models::author::Author = diesel::insert_into(authors::table)
                 .values((
                     authors::name.eq(name.unwrap_or_default()),
@@ -369,10 +371,11 @@ pub async fn create_author(
                 serde_json::json!({"slug": author.slug}),
             )
             .await?;
+            change.purge(keys::AUTHORS);
+            change.purge(keys::author(author.id));
             Ok(author)
         })
         .await?;
-    clear_cache(&req);
     Ok(author_response(
         &state,
         actix_web::http::StatusCode::CREATED,
@@ -401,7 +404,6 @@ pub async fn create_author(
 pub async fn update_author(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<AuthorInput>,
 ) -> ApiResult<HttpResponse> {
@@ -415,8 +417,8 @@ pub async fn update_author(
     }
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
-    let author = conn
-        .transaction::<_, ApiError, _>(async |conn| {
+    let author = state
+        .change(&mut conn, async |conn, change| {
             let current: crate::models::author::Author = authors::table
                 .find(id)
                 .select(crate::models::author::Author::as_select())
@@ -444,10 +446,11 @@ pub async fn update_author(
                 serde_json::json!({"slug": author.slug}),
             )
             .await?;
+            change.purge(keys::AUTHORS);
+            change.purge(keys::author(id));
             Ok(author)
         })
         .await?;
-    clear_cache(&req);
     Ok(author_response(
         &state,
         actix_web::http::StatusCode::OK,
@@ -474,42 +477,44 @@ pub async fn update_author(
 pub async fn delete_author(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Editor, "manage authors")?;
     let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let bylines: i64 = article_authors::table
-            .filter(article_authors::author_id.eq(id))
-            .count()
-            .get_result(conn)
+    state
+        .change(&mut conn, async |conn, change| {
+            let bylines: i64 = article_authors::table
+                .filter(article_authors::author_id.eq(id))
+                .count()
+                .get_result(conn)
+                .await?;
+            if bylines > 0 {
+                return Err(ApiError::Conflict(format!(
+                    "the author is in {bylines} byline(s); change those articles first"
+                )));
+            }
+            let n = diesel::delete(authors::table.find(id))
+                .execute(conn)
+                .await?;
+            if n == 0 {
+                return Err(ApiError::not_found("author", id.to_string()));
+            }
+            audit::record(
+                conn,
+                Some(staff.id),
+                "delete",
+                "author",
+                Some(id),
+                serde_json::json!({}),
+            )
             .await?;
-        if bylines > 0 {
-            return Err(ApiError::Conflict(format!(
-                "the author is in {bylines} byline(s); change those articles first"
-            )));
-        }
-        let n = diesel::delete(authors::table.find(id))
-            .execute(conn)
-            .await?;
-        if n == 0 {
-            return Err(ApiError::not_found("author", id.to_string()));
-        }
-        audit::record(
-            conn,
-            Some(staff.id),
-            "delete",
-            "author",
-            Some(id),
-            serde_json::json!({}),
-        )
+            change.purge(keys::AUTHORS);
+            change.purge(keys::author(id));
+            change.lists(keys::List::Author(id));
+            Ok(())
+        })
         .await?;
-        Ok(())
-    })
-    .await?;
-    clear_cache(&req);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -547,7 +552,6 @@ pub struct MediaInput {
 pub async fn create_media(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     body: web::Json<MediaInput>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Author, "manage media")?;
@@ -561,8 +565,8 @@ pub async fn create_media(
     );
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
-    let row = conn
-        .transaction::<_, ApiError, _>(async |conn| {
+    let row = state
+        .change(&mut conn, async |conn, change| {
             let row: crate::models::media::Media = diesel::insert_into(media::table)
                 .values(crate::models::media::NewMedia {
                     url: &m.url,
@@ -585,10 +589,10 @@ pub async fn create_media(
                 serde_json::json!({}),
             )
             .await?;
+            change.purge(keys::media(row.id));
             Ok(row)
         })
         .await?;
-    clear_cache(&req);
     Ok(media_response(
         &state,
         actix_web::http::StatusCode::CREATED,
@@ -690,7 +694,6 @@ pub struct MediaPatch {
 pub async fn update_media(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<MediaPatch>,
 ) -> ApiResult<HttpResponse> {
@@ -706,8 +709,8 @@ pub async fn update_media(
     );
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
-    let row = conn
-        .transaction::<_, ApiError, _>(async |conn| {
+    let row = state
+        .change(&mut conn, async |conn, change| {
             let current: crate::models::media::Media = media::table
                 .find(id)
                 .select(crate::models::media::Media::as_select())
@@ -747,10 +750,10 @@ pub async fn update_media(
                 serde_json::json!({}),
             )
             .await?;
+            change.purge(keys::media(id));
             Ok(row)
         })
         .await?;
-    clear_cache(&req);
     Ok(media_response(
         &state,
         actix_web::http::StatusCode::OK,
@@ -777,43 +780,43 @@ pub async fn update_media(
 pub async fn delete_media(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Author, "manage media")?;
     let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let exists: Option<i64> = media::table
-            .find(id)
-            .select(media::id)
-            .for_update()
-            .first(conn)
-            .await
-            .optional()?;
-        if exists.is_none() {
-            return Err(ApiError::not_found("media", id.to_string()));
-        }
-        let users = crate::models::media::users(conn, id, 5).await?;
-        if !users.is_empty() {
-            return Err(ApiError::Conflict(format!(
-                "articles use this media record (ids {users:?}); change them first"
-            )));
-        }
-        diesel::delete(media::table.find(id)).execute(conn).await?;
-        audit::record(
-            conn,
-            Some(staff.id),
-            "delete",
-            "media",
-            Some(id),
-            serde_json::json!({}),
-        )
+    state
+        .change(&mut conn, async |conn, change| {
+            let exists: Option<i64> = media::table
+                .find(id)
+                .select(media::id)
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?;
+            if exists.is_none() {
+                return Err(ApiError::not_found("media", id.to_string()));
+            }
+            let users = crate::models::media::users(conn, id, 5).await?;
+            if !users.is_empty() {
+                return Err(ApiError::Conflict(format!(
+                    "articles use this media record (ids {users:?}); change them first"
+                )));
+            }
+            diesel::delete(media::table.find(id)).execute(conn).await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "delete",
+                "media",
+                Some(id),
+                serde_json::json!({}),
+            )
+            .await?;
+            change.purge(keys::media(id));
+            Ok(())
+        })
         .await?;
-        Ok(())
-    })
-    .await?;
-    clear_cache(&req);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -872,7 +875,6 @@ fn resolve_parent(tree: &CategoryTree, key: &CategoryKey) -> ApiResult<i64> {
 pub async fn create_category(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     body: web::Json<CategoryInput>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Editor, "manage categories")?;
@@ -891,8 +893,8 @@ pub async fn create_category(
         Some(Some(key)) => Some(resolve_parent(&tree, key)?),
         _ => None,
     };
-    let row = conn
-        .transaction::<_, ApiError, _>(async |conn| {
+    let row = state
+        .change(&mut conn, async |conn, change| {
             let row: crate::models::category::Category = diesel::insert_into(categories::table)
                 .values(crate::models::category::NewCategory {
                     parent_id,
@@ -913,10 +915,11 @@ pub async fn create_category(
                 serde_json::json!({"slug": row.slug}),
             )
             .await?;
+            change.purge(keys::CATEGORIES);
+            change.purge(keys::category(row.id));
             Ok(row)
         })
         .await?;
-    clear_cache(&req);
     Ok(HttpResponse::Created().json(category_ref(&row)))
 }
 
@@ -941,7 +944,6 @@ pub async fn create_category(
 pub async fn update_category(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<CategoryInput>,
 ) -> ApiResult<HttpResponse> {
@@ -952,8 +954,8 @@ pub async fn update_category(
     let (_, slug) = name_and_slug(&mut errors, None, body.slug.as_deref());
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
-    let row = conn
-        .transaction::<_, ApiError, _>(async |conn| {
+    let row = state
+        .change(&mut conn, async |conn, change| {
             // Serialise tree changes so two moves cannot build a cycle together.
             diesel::sql_query("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE")
                 .execute(conn)
@@ -999,10 +1001,15 @@ pub async fn update_category(
                 serde_json::json!({}),
             )
             .await?;
+            change.purge(keys::CATEGORIES);
+            change.purge(keys::category(id));
+            change.category_lists(&tree, id);
+            if let Some(parent) = parent_id {
+                change.category_lists(&tree, parent);
+            }
             Ok(row)
         })
         .await?;
-    clear_cache(&req);
     Ok(HttpResponse::Ok().json(category_ref(&row)))
 }
 
@@ -1040,7 +1047,6 @@ pub struct DeleteCategoryQuery {
 pub async fn delete_category(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<DeleteCategoryQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -1048,7 +1054,7 @@ pub async fn delete_category(
     let id = params::positive("id", &path)?;
     let move_to = params::slug("move_to", query.move_to.as_deref())?.map(str::to_owned);
     let mut conn = state.conn().await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
+    state.change(&mut conn, async |conn, change| {
         diesel::sql_query("LOCK TABLE categories IN SHARE ROW EXCLUSIVE MODE").execute(conn).await?;
         let tree = CategoryTree::load(conn).await?;
         if tree.get(id).is_none() {
@@ -1090,10 +1096,15 @@ pub async fn delete_category(
         }
         diesel::delete(categories::table.find(id)).execute(conn).await?;
         audit::record(conn, Some(staff.id), "delete", "category", Some(id), serde_json::json!({"moved_to": target})).await?;
+        change.purge(keys::CATEGORIES);
+        change.purge(keys::category(id));
+        change.category_lists(&tree, id);
+        if let Some(target) = target {
+            change.category_lists(&tree, target);
+        }
         Ok(())
     })
     .await?;
-    clear_cache(&req);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1131,7 +1142,6 @@ const MAX_PINNED: usize = 20;
 pub async fn set_related_articles(
     state: web::Data<AppState>,
     staff: Staff,
-    req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<RelatedInput>,
 ) -> ApiResult<HttpResponse> {
@@ -1183,37 +1193,38 @@ pub async fn set_related_articles(
         }
     }
     fail_if_any(errors)?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        diesel::delete(article_related::table.filter(article_related::article_id.eq(id)))
-            .execute(conn)
+    state
+        .change(&mut conn, async |conn, change| {
+            diesel::delete(article_related::table.filter(article_related::article_id.eq(id)))
+                .execute(conn)
+                .await?;
+            let rows: Vec<_> = wanted
+                .iter()
+                .enumerate()
+                .map(|(position, other)| {
+                    (
+                        article_related::article_id.eq(id),
+                        article_related::related_article_id.eq(*other),
+                        article_related::position.eq(position as i32),
+                    )
+                })
+                .collect();
+            diesel::insert_into(article_related::table)
+                .values(&rows)
+                .execute(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(staff.id),
+                "set_related",
+                "article",
+                Some(id),
+                serde_json::json!({"articles": wanted}),
+            )
             .await?;
-        let rows: Vec<_> = wanted
-            .iter()
-            .enumerate()
-            .map(|(position, other)| {
-                (
-                    article_related::article_id.eq(id),
-                    article_related::related_article_id.eq(*other),
-                    article_related::position.eq(position as i32),
-                )
-            })
-            .collect();
-        diesel::insert_into(article_related::table)
-            .values(&rows)
-            .execute(conn)
-            .await?;
-        audit::record(
-            conn,
-            Some(staff.id),
-            "set_related",
-            "article",
-            Some(id),
-            serde_json::json!({"articles": wanted}),
-        )
+            change.purge(keys::article(id));
+            Ok(())
+        })
         .await?;
-        Ok(())
-    })
-    .await?;
-    clear_cache(&req);
     Ok(HttpResponse::Ok().json(serde_json::json!({"articles": wanted})))
 }

@@ -10,7 +10,9 @@ use utoipa::IntoParams;
 
 use crate::api::{AppState, params};
 use crate::domain::cursor::Cursor;
+use crate::domain::keys::{self, Keys};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::cache::surrogate_keys;
 use crate::models::article::{self, ArticleCard, ArticleFilter, ArticleSort};
 use crate::models::category::CategoryTree;
 use crate::models::{author, media, tag};
@@ -267,13 +269,18 @@ pub async fn list_articles(
         None
     };
     let items = summaries(&state, conn, &tree, &cards, with_tags).await?;
+    let by_update = sort == ArticleSort::RecentlyUpdated;
+    let lists = list_keys(&filter, by_update);
+    let keys = crate::views::keys::of_summaries(lists, &items);
     let body = ArticleList {
         items,
         next_cursor,
         total,
     };
+    let mut ok = HttpResponse::Ok();
+    ok.insert_header(surrogate_keys(&keys));
     Ok(match fields {
-        None => HttpResponse::Ok().json(body),
+        None => ok.json(body),
         Some(fields) => {
             let items: Vec<_> = body
                 .items
@@ -284,13 +291,35 @@ pub async fn list_articles(
             if let Some(total) = body.total {
                 json["total"] = total.into();
             }
-            HttpResponse::Ok().json(json)
+            ok.json(json)
         }
     })
 }
 
 /// The list filters shared by the article list, search, most-read and the
 /// admin list, as the client gave them.
+/// The lists a filtered list of articles is: the most specific ones its
+/// filters name (any change to its members shows in one of them).
+pub(crate) fn list_keys(filter: &ArticleFilter, by_update: bool) -> Vec<String> {
+    let mut lists = Vec::new();
+    if let Some(category) = filter.category_ids.as_ref().and_then(|ids| ids.first()) {
+        lists.push(keys::List::Category(*category));
+    }
+    if let Some(tag) = filter.tag_id {
+        lists.push(keys::List::Tag(tag));
+    }
+    if let Some(author) = filter.author_id {
+        lists.push(keys::List::Author(author));
+    }
+    if lists.is_empty() {
+        lists.push(keys::List::All);
+    }
+    lists
+        .into_iter()
+        .map(|l| keys::list(l, by_update))
+        .collect()
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct FilterArgs<'a> {
     pub category: Option<&'a str>,
@@ -527,9 +556,13 @@ async fn article_response(
         tags.into_iter().map(|(_, t)| t.into()).collect(),
         related,
     );
+    let mut keys = Keys::default();
+    view.keys(&mut keys);
+    let mut ok = HttpResponse::Ok();
+    ok.insert_header(surrogate_keys(&keys));
     Ok(match fields {
-        None => HttpResponse::Ok().json(view),
-        Some(fields) => HttpResponse::Ok().json(params::trimmed(&view, Some(&fields))),
+        None => ok.json(view),
+        Some(fields) => ok.json(params::trimmed(&view, Some(&fields))),
     })
 }
 
@@ -657,5 +690,20 @@ pub async fn list_related_articles(
     let row = row.ok_or_else(|| ApiError::not_found("article", &slug))?;
     let cards = related_cards(conn, &row, strategy, limit).await?;
     let items = related_views(&state, conn, &tree, cards).await?;
-    Ok(HttpResponse::Ok().json(RelatedList { items }))
+    let mut keys = Keys::default();
+    keys.add(keys::article(row.id));
+    match strategy {
+        Strategy::Manual => {}
+        Strategy::Category => {
+            keys.add(keys::list(keys::List::Category(row.category_id), false));
+        }
+        // Drawn from the tags' lists and the whole archive's text.
+        Strategy::Tags | Strategy::Auto => keys.add(keys::SEARCH),
+    }
+    for item in &items {
+        item.keys(&mut keys);
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(surrogate_keys(&keys))
+        .json(RelatedList { items }))
 }

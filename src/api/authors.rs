@@ -35,7 +35,13 @@ pub async fn list_authors(
         tree: &tree,
     };
     let items = rows.into_iter().map(|a| presenter.author(a)).collect();
-    Ok(HttpResponse::Ok().json(AuthorList { items, next_cursor }))
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::http::cache::surrogate_keys(
+            &[crate::domain::keys::AUTHORS.to_owned()]
+                .into_iter()
+                .collect(),
+        ))
+        .json(AuthorList { items, next_cursor }))
 }
 
 /// Get an author by slug.
@@ -68,5 +74,11 @@ pub async fn get_author(
         settings: &state.settings,
         tree: &tree,
     };
-    Ok(HttpResponse::Ok().json(presenter.author(found)))
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::http::cache::surrogate_keys(
+            &[crate::domain::keys::author(found.id)]
+                .into_iter()
+                .collect(),
+        ))
+        .json(presenter.author(found)))
 }

@@ -71,7 +71,13 @@ pub async fn list_categories(
         .children(None)
         .map(|root| node(&tree, &counts, root))
         .collect();
-    Ok(HttpResponse::Ok().json(CategoryTreeView { items }))
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::http::cache::surrogate_keys(
+            &[crate::domain::keys::CATEGORIES.to_owned()]
+                .into_iter()
+                .collect(),
+        ))
+        .json(CategoryTreeView { items }))
 }
 
 /// Get a category by slug.
@@ -114,5 +120,11 @@ pub async fn get_category(
         article_count: counts.own(c.id),
         total_article_count: counts.total(&tree, c.id),
     };
-    Ok(HttpResponse::Ok().json(detail))
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::http::cache::surrogate_keys(
+            &[crate::domain::keys::CATEGORIES.to_owned()]
+                .into_iter()
+                .collect(),
+        ))
+        .json(detail))
 }

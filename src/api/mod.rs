@@ -21,15 +21,21 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::config::Settings;
 use crate::counter::ViewCounter;
 use crate::db::{DbConn, DbPool};
-use crate::error::ApiResult;
+use crate::domain::keys::{self, Keys};
+use crate::error::{ApiError, ApiResult};
+use crate::http::cache::ResponseCache;
+use crate::jobs::purge::{self, Purger};
+use crate::models::change::Change;
 
-/// Shared by every worker: the pool, the deployment's settings and the
-/// buffered view counts.
+/// Shared by every worker: the pool, the deployment's settings, the
+/// buffered view counts and the response cache with its purges.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
     pub views: Arc<ViewCounter>,
+    pub cache: ResponseCache,
+    pub purger: Purger,
     /// Turns at the password hash: at most half the cores hash at once.
     pub password_checks: Arc<tokio::sync::Semaphore>,
 }
@@ -41,10 +47,14 @@ impl AppState {
             settings.views_per_address,
             settings.timezone,
         );
+        let cache = ResponseCache::new(settings.cache_ttl_secs, settings.cache_bytes);
+        let purger = Purger::new(cache.clone(), settings.purge_urls.clone());
         Self {
             pool,
             settings: Arc::new(settings),
             views: Arc::new(views),
+            cache,
+            purger,
             password_checks: Arc::new(tokio::sync::Semaphore::new(password_check_slots())),
         }
     }
@@ -56,7 +66,56 @@ impl AppState {
             return Ok(0);
         }
         let mut conn = self.pool.get().await?;
-        Ok(self.views.flush(&mut conn).await?)
+        let written = self.views.flush(&mut conn).await?;
+        if written > 0 {
+            // New counts may reorder "Đọc nhiều" on every instance.
+            let keys: Keys = [keys::MOST_READ].into_iter().collect();
+            purge::notify(&mut conn, &keys).await?;
+            self.purger.committed(&keys);
+        }
+        Ok(written)
+    }
+
+    /// One change: `work` writes (and records its audit row and the keys it
+    /// affects in `change`) inside a transaction that also queues the
+    /// purge for every instance; after the commit this instance's cache and
+    /// the edge are purged. A handler names what changed and cannot forget
+    /// the rest.
+    ///
+    /// (The transaction is driven by hand rather than by `transaction()`,
+    /// which wants a `Send` future that a generic `work` cannot promise. A
+    /// connection dropped mid-transaction is discarded by the pool, as it
+    /// would be there.)
+    pub async fn change<T>(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        work: impl AsyncFnOnce(&mut diesel_async::AsyncPgConnection, &mut Change) -> ApiResult<T>,
+    ) -> ApiResult<T> {
+        use diesel_async::{AnsiTransactionManager, TransactionManager};
+        let mut change = Change::default();
+        AnsiTransactionManager::begin_transaction(conn).await?;
+        let done = match work(conn, &mut change).await {
+            Ok(out) => purge::notify(conn, change.keys())
+                .await
+                .map(|()| out)
+                .map_err(ApiError::from),
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(out) => {
+                AnsiTransactionManager::commit_transaction(conn).await?;
+                self.purger.committed(change.keys());
+                Ok(out)
+            }
+            Err(e) => {
+                if let Err(undo) = AnsiTransactionManager::rollback_transaction(conn).await {
+                    // The pool discards the connection; the write's own
+                    // error is the one to report.
+                    log::warn!("rolling back a failed change failed too: {undo}");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// The last write, once the server has stopped: on a connection of its
@@ -86,9 +145,6 @@ fn password_check_slots() -> usize {
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(
         scope::scope("/api/v1")
-            .wrap(actix_web::middleware::from_fn(
-                crate::http::cache::cache_and_etag,
-            ))
             .service(articles::list_articles)
             .service(most_read::list_most_read)
             .service(most_read::record_view)

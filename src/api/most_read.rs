@@ -10,7 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::articles::{FilterArgs, resolve_filter, summaries};
 use crate::api::{AppState, params};
+use crate::domain::keys;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::cache::surrogate_keys;
 use crate::models::article;
 use crate::models::sql::{Bind, Statement};
 use crate::views::ArticleSummary;
@@ -201,7 +203,7 @@ pub async fn list_most_read(
     let counted: Vec<Counted> = st.load(conn).await?;
     let ids: Vec<i64> = counted.iter().map(|c| c.id).collect();
     let cards = article::visible_cards(conn, &ids).await?;
-    let items = summaries(&state, conn, &tree, &cards, false)
+    let items: Vec<MostReadItem> = summaries(&state, conn, &tree, &cards, false)
         .await?
         .into_iter()
         .map(|article| MostReadItem {
@@ -212,9 +214,15 @@ pub async fn list_most_read(
             article,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(MostReadList {
-        items,
-        period: period.into(),
-        since,
-    }))
+    let keys = crate::views::keys::of_summaries(
+        [keys::MOST_READ.to_owned()],
+        items.iter().map(|i| &i.article),
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header(surrogate_keys(&keys))
+        .json(MostReadList {
+            items,
+            period: period.into(),
+            since,
+        }))
 }

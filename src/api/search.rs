@@ -9,8 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::articles::{FilterArgs, resolve_filter, summaries};
 use crate::api::{AppState, params};
 use crate::domain::cursor;
+use crate::domain::keys::{self, Keys};
 use crate::domain::search::SearchQuery;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::cache::surrogate_keys;
 use crate::models::article;
 use crate::models::search::{self, After, SearchOrder};
 use crate::views::ArticleSummary;
@@ -290,13 +292,19 @@ pub async fn search_articles(
             };
             SearchHit { article, highlight }
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(SearchResults {
-        items,
-        next_cursor,
-        fuzzy,
-        corrected_query: corrected.map(|c| c.text()),
-    }))
+        .collect::<Vec<SearchHit>>();
+    let keys = crate::views::keys::of_summaries(
+        [crate::domain::keys::SEARCH.to_owned()],
+        items.iter().map(|hit| &hit.article),
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header(surrogate_keys(&keys))
+        .json(SearchResults {
+            items,
+            next_cursor,
+            fuzzy,
+            corrected_query: corrected.map(|c| c.text()),
+        }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -364,7 +372,7 @@ pub async fn suggest_titles(
         settings: &state.settings,
         tree: &tree,
     };
-    let items = rows
+    let items: Vec<Suggestion> = rows
         .into_iter()
         .map(|r| Suggestion {
             url: presenter.article_url(&r.slug),
@@ -375,5 +383,11 @@ pub async fn suggest_titles(
             title: r.title,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(SuggestionList { items }))
+    let mut keys: Keys = [keys::SEARCH.to_owned()].into_iter().collect();
+    for item in &items {
+        keys.add(keys::article(item.id));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(surrogate_keys(&keys))
+        .json(SuggestionList { items }))
 }

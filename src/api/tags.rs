@@ -81,7 +81,11 @@ pub async fn list_tags(
     let mut rows = tag::list_page(&conn, after.as_deref(), limit).await?;
     let next_cursor = next_page(&mut rows, limit, "tags", |t| &t.slug);
     let items = rows.into_iter().map(TagView::from).collect();
-    Ok(HttpResponse::Ok().json(TagList { items, next_cursor }))
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::http::cache::surrogate_keys(
+            &[crate::domain::keys::TAGS.to_owned()].into_iter().collect(),
+        ))
+        .json(TagList { items, next_cursor }))
 }
 
 /// Get a tag by slug.
@@ -109,5 +113,9 @@ pub async fn get_tag(
     let found = tag::find_by_slug(&conn, &slug)
         .await?
         .ok_or_else(|| ApiError::not_found("tag", &slug))?;
-    Ok(HttpResponse::Ok().json(TagView::from(found)))
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::http::cache::surrogate_keys(
+            &[crate::domain::keys::tag(found.id)].into_iter().collect(),
+        ))
+        .json(TagView::from(found)))
 }

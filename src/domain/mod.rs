@@ -2,5 +2,6 @@
 
 pub mod body;
 pub mod cursor;
+pub mod keys;
 pub mod search;
 pub mod text;

@@ -56,13 +56,22 @@ impl Default for EdgeTtls {
     }
 }
 
-impl FromStr for EdgeTtls {
-    type Err = String;
+impl EdgeTtls {
+    /// The defaults when purges reach the edge: a change shows at once, so
+    /// copies may live longer.
+    pub fn purged() -> Self {
+        Self {
+            article: 3600,
+            list: 300,
+            search: 300,
+            taxonomy: 3600,
+        }
+    }
 
-    /// `article=60,list=30,search=30,taxonomy=300`; kinds left out keep
-    /// their defaults.
-    fn from_str(text: &str) -> Result<Self, String> {
-        let mut ttls = Self::default();
+    /// These values, with the kinds named in `text`
+    /// (`article=60,list=30,…`) set.
+    pub fn overridden_by(self, text: &str) -> Result<Self, String> {
+        let mut ttls = self;
         for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (kind, seconds) = pair
                 .split_once('=')
@@ -87,6 +96,15 @@ impl FromStr for EdgeTtls {
             *slot = seconds;
         }
         Ok(ttls)
+    }
+}
+
+impl FromStr for EdgeTtls {
+    type Err = String;
+
+    /// Over the defaults without edge purges.
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::default().overridden_by(text)
     }
 }
 

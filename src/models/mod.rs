@@ -5,6 +5,7 @@ pub mod article;
 pub mod audit;
 pub mod author;
 pub mod category;
+pub mod change;
 pub mod editorial;
 pub mod media;
 pub mod related;

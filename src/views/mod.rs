@@ -16,6 +16,7 @@ use crate::models::category::{Category, CategoryTree};
 use crate::models::media::Media;
 use crate::models::tag::{Tag, TagRef};
 
+pub mod keys;
 pub mod params;
 
 /// A page of articles.
