@@ -244,6 +244,16 @@ sub vcl_backend_response {
         return (deliver);
     }
 
+    # Newsroom says Cache-Control on everything a shared cache may keep;
+    # whatever comes without it is not stored (for two minutes Varnish
+    # fetches it anew every time, then looks again), instead of being kept
+    # for Varnish's default_ttl with no keys to purge it by.
+    if (!beresp.http.Cache-Control && !beresp.http.Expires) {
+        set beresp.ttl = 120s;
+        set beresp.uncacheable = true;
+        return (deliver);
+    }
+
     # A failed refresh must not replace a good copy: keep serving the stale
     # one (stale-if-error). A background refresh simply gives up; a fetch a
     # client waits for gives up and the client is restarted onto the stale
