@@ -5,7 +5,8 @@
 # edge; that an edit through either instance shows through Varnish within a
 # second while an unrelated cached page stays a hit; that the other
 # instance's in-process cache is purged too (LISTEN/NOTIFY); that an
-# unpublished article is gone from the edge at once; that staff and
+# unpublished article is gone from the edge at once and a scheduled one
+# shows within a second of its time (the timer's purge); that staff and
 # signed-in requests are never cached; that PURGE is refused from an address
 # outside the VCL's ACL; and that stale copies are served as the origin's
 # stale-while-revalidate / stale-if-error say.
@@ -468,7 +469,33 @@ edge "$X_PATH"
 check '[[ $STATUS == 404 && $(edge_cache) != HIT ]]' "the 404 is not cached" "$(edge_cache)"
 check_purge_sent "the unpublish" "$purges_before"
 
-# 6. Staff and signed-in requests are never cached.
+# 6. A scheduled article coming due: a timer purges, so the edge shows it
+#    within a second of its time, not at the list's s-maxage.
+edge "$LIST_PATH"
+edge "$LIST_PATH"
+due=$(($(date +%s) + 4))
+at=$(python3 -c 'import datetime, sys; print(datetime.datetime.fromtimestamp(int(sys.argv[1]), datetime.timezone.utc).isoformat())' "$due")
+get "$B/api/v1/admin/articles/$X_ID/schedule" -X POST "${AUTH[@]}" -H 'Content-Type: application/json' \
+    --data "{\"at\": \"$at\"}"
+check '[[ $STATUS == 200 ]]' "schedule X through instance B, due in 4 s" "status $STATUS"
+list_has_x() { [[ $STATUS == 200 && $(body_json "any(a['id'] == $X_ID for a in d['items'])") == True ]]; }
+early=
+while [[ $(now_ms) -lt $((due * 1000 + 1500)) ]]; do
+    edge "$LIST_PATH"
+    if list_has_x; then
+        [[ $(now_ms) -lt $((due * 1000)) ]] && early=1
+        break
+    fi
+    sleep 0.05
+done
+late_ms=$(($(now_ms) - due * 1000))
+check '[[ -z $early ]] && list_has_x && [[ $late_ms -le 1000 ]]' \
+    "X shows in the list through Varnish within 1 s of its due time" \
+    "${late_ms} ms after it${early:+ (before its time!)}, $(edge_cache)"
+edge "$X_PATH"
+check '[[ $STATUS == 200 ]]' "and its page answers through Varnish" "status $STATUS, $(edge_cache)"
+
+# 7. Staff and signed-in requests are never cached.
 statuses=
 for _ in 1 2 3; do
     edge "/api/v1/admin/articles/$Y_ID" "${AUTH[@]}"
@@ -483,7 +510,7 @@ edge "$Y_PATH" "${AUTH[@]}"
 check '[[ $STATUS == 200 && $(edge_cache) == PASS ]]' \
     "a public page read with Authorization passes" "$(edge_cache)"
 
-# 7. PURGE only from the ACL (loopback 127.0.0.1 and ::1 in the shipped VCL):
+# 8. PURGE only from the ACL (loopback 127.0.0.1 and ::1 in the shipped VCL):
 #    127.0.0.2 is loopback too, but not listed.
 if curl -sS -o /dev/null --max-time 5 --interface 127.0.0.2 "$EDGE/readyz" 2>/dev/null; then
     get "$EDGE/" -X PURGE -H "xkey-purge: article-$Y_ID" --interface 127.0.0.2
@@ -500,7 +527,7 @@ check '[[ $STATUS == 200 ]]' "PURGE from 127.0.0.1 is accepted" "$(tr -d '\n' <"
 edge "$Y_PATH"
 check '[[ $(edge_cache) == MISS ]]' "and drops the page carrying the key" "$(edge_cache)"
 
-# 8. Stale copies, as the origin's Cache-Control says (search: s-maxage=2,
+# 9. Stale copies, as the origin's Cache-Control says (search: s-maxage=2,
 #    stale-while-revalidate=2, stale-if-error=86400).
 SEARCH_SWR='/api/v1/search?q=ha+noi'
 SEARCH_SYNC='/api/v1/search?q=da+nang'
