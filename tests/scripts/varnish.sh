@@ -6,7 +6,7 @@
 # second while an unrelated cached page stays a hit; that the other
 # instance's in-process cache is purged too (LISTEN/NOTIFY); that an
 # unpublished article is gone from the edge at once and a scheduled one
-# shows within a second of its time (the timer's purge); that staff and
+# shows within seconds of its time (the timer's purge); that staff and
 # signed-in requests are never cached; that PURGE is refused from an address
 # outside the VCL's ACL; and that stale copies are served as the origin's
 # stale-while-revalidate / stale-if-error say.
@@ -471,7 +471,9 @@ check '[[ $STATUS == 404 && $(edge_cache) != HIT ]]' "the 404 is not cached" "$(
 check_purge_sent "the unpublish" "$purges_before"
 
 # 6. A scheduled article coming due: a timer purges, so the edge shows it
-#    within a second of its time, not at the list's s-maxage.
+#    within seconds of its time, not at the list's s-maxage. (Typically
+#    0.4-0.7 s with debug builds on a busy 2-core box; bounded at 2 s so a
+#    loaded CI machine does not flake, with every read shown past 1 s.)
 edge "$LIST_PATH"
 edge "$LIST_PATH"
 due=$(($(date +%s) + 4))
@@ -482,7 +484,7 @@ check '[[ $STATUS == 200 ]]' "schedule X through instance B, due in 4 s" "status
 list_has_x() { [[ $STATUS == 200 && $(body_json "any(a['id'] == $X_ID for a in d['items'])") == True ]]; }
 early=
 trace=
-while [[ $(now_ms) -lt $((due * 1000 + 1500)) ]]; do
+while [[ $(now_ms) -lt $((due * 1000 + 2500)) ]]; do
     edge "$LIST_PATH"
     trace="$trace $(($(now_ms) - due * 1000))ms:$(edge_cache):$(list_has_x && echo X || echo -)"
     if list_has_x; then
@@ -492,10 +494,10 @@ while [[ $(now_ms) -lt $((due * 1000 + 1500)) ]]; do
     sleep 0.05
 done
 late_ms=$(($(now_ms) - due * 1000))
-check '[[ -z $early ]] && list_has_x && [[ $late_ms -le 1000 ]]' \
-    "X shows in the list through Varnish within 1 s of its due time" \
+check '[[ -z $early ]] && list_has_x && [[ $late_ms -le 2000 ]]' \
+    "X shows in the list through Varnish within 2 s of its due time" \
     "${late_ms} ms after it${early:+ (before its time!)}, $(edge_cache)"
-[[ $LAST_OK == 0 ]] || info "reads (ms after due, X-Edge-Cache, X listed?):$trace"
+[[ $LAST_OK == 0 && $late_ms -le 1000 ]] || info "reads (ms after due, X-Edge-Cache, X listed?):$trace"
 edge "$X_PATH"
 check '[[ $STATUS == 200 ]]' "and its page answers through Varnish" "status $STATUS, $(edge_cache)"
 
