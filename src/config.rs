@@ -193,6 +193,7 @@ pub struct Options {
         long,
         env = "NEWSROOM_TRUSTED_PROXIES",
         value_delimiter = ',',
+        value_parser = proxy,
         global = true
     )]
     pub trusted_proxies: Vec<IpNet>,
@@ -375,4 +376,12 @@ fn purge_urls(given: &[String]) -> anyhow::Result<Vec<String>> {
             Ok(url.to_string())
         })
         .collect()
+}
+
+/// A proxy: an address (`10.0.0.5`) or a block (`10.0.0.0/8`).
+fn proxy(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{text}` is neither an address nor a CIDR block"))
 }

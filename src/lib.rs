@@ -39,6 +39,7 @@ const JSON_LIMIT: usize = 2 * 1024 * 1024;
 pub struct Shared {
     state: web::Data<AppState>,
     spec: web::Data<ServedSpec>,
+    routes: http::cors::RouteMethods,
 }
 
 impl Shared {
@@ -62,6 +63,7 @@ impl Shared {
     pub fn new(state: AppState) -> Self {
         let spec = openapi::spec();
         Self {
+            routes: http::cors::RouteMethods::from_spec(&spec),
             state: web::Data::new(state),
             spec: web::Data::new(ServedSpec::new(&spec)),
         }
@@ -80,7 +82,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let cors = http::cors::CorsByAudience::new(shared.state.settings.cors.clone());
+    let cors = http::cors::CorsByAudience::new(shared.state.settings.cors.clone(), shared.routes);
     let (app, _) = App::new()
         .into_utoipa_app()
         .app_data(shared.state)

@@ -20,10 +20,12 @@ follow `next_cursor` until it is `null`. Every error is an RFC 9457 \
 works wherever `GET` does (same headers, no body). Tracking parameters \
 (`utm_*`, `fbclid`, `gclid`, `zarsrc`, `_` and a few more) are ignored; any \
 other unknown query parameter is a 400. Public `GET`s carry a weak `ETag` \
-(send it back in `If-None-Match` for a 304) and `Cache-Control: public, max-age=0, \
-s-maxage=…, stale-while-revalidate=…, stale-if-error=…`; bodies are compressed \
-(`br`, `gzip`, `zstd`) as `Accept-Encoding` asks. Browsers on listed origins may \
-call the API (CORS; see the README).",
+(send it back in `If-None-Match` for a 304), `Cache-Control: public, max-age=0, \
+s-maxage=…, stale-while-revalidate=…, stale-if-error=…` and the surrogate keys of \
+what they show (`Surrogate-Key` and `xkey`): shared caches may keep them until a \
+purge names one of those keys, which every write sends. Bodies over 1 KB are \
+compressed (`br`, `zstd`, `gzip`) as `Accept-Encoding` asks. Browsers on listed \
+origins may call the API (CORS; see the README).",
         license(name = "MIT", identifier = "MIT")
     ),
     // Relative: the host that serves this document (a deployment's own
@@ -94,7 +96,131 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .configure(crate::api::config)
         .split_for_parts();
     document_request_ids(&mut spec);
+    document_caching(&mut spec);
     spec
+}
+
+fn string_header(description: &str, example: &str) -> utoipa::openapi::header::Header {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    HeaderBuilder::new()
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .examples([serde_json::json!(example)]),
+        ))
+        .description(Some(description))
+        .build()
+}
+
+/// The public reads' validators, cache headers and surrogate keys
+/// (`http::cache`): on every public `GET`, once the operations are
+/// collected.
+fn document_caching(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, ResponseBuilder};
+    let keys = "Surrogate keys: the records and lists this response shows, space-separated \
+                (`article-{id}`, `category-{id}`, `tag-{id}`, `author-{id}`, `media-{id}`, \
+                `articles`, `articles-category-{id}`, `updated-articles…`, `categories`, `tags`, \
+                `authors`, `search`, `most-read`). A purge naming any of them drops the copy.";
+    let headers = [
+        (
+            "ETag",
+            string_header(
+                "A weak validator of the body, the same for every encoding.",
+                "W/\"3f9a0c6e21d4b7a8\"",
+            ),
+        ),
+        (
+            "Cache-Control",
+            string_header(
+                "Browsers revalidate every time; shared caches keep the copy for `s-maxage` \
+                 seconds (per kind of resource, configurable) or until purged.",
+                "public, max-age=0, s-maxage=60, stale-while-revalidate=30, stale-if-error=86400",
+            ),
+        ),
+        (
+            "Surrogate-Key",
+            string_header(keys, "article-1 category-4 author-1 tag-2 media-1"),
+        ),
+        (
+            "xkey",
+            string_header(
+                "The same keys as `Surrogate-Key`, for Varnish's xkey module.",
+                "article-1 category-4 author-1 tag-2 media-1",
+            ),
+        ),
+        (
+            "X-Cache",
+            string_header(
+                "`hit` when this instance's cache answered, `miss` when the response was computed.",
+                "hit",
+            ),
+        ),
+        (
+            "Vary",
+            string_header("The body depends on `Accept-Encoding`.", "Accept-Encoding"),
+        ),
+        (
+            "Content-Encoding",
+            string_header(
+                "`br`, `zstd` or `gzip` as `Accept-Encoding` asks, for bodies over 1 KB; absent otherwise.",
+                "br",
+            ),
+        ),
+    ];
+    let if_none_match = ParameterBuilder::new()
+        .name("If-None-Match")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "An `ETag` from an earlier answer (or several, comma-separated, or `*`): \
+             if the content is unchanged the answer is a bodiless 304.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(1024)),
+        ))
+        .example(Some(serde_json::json!("W/\"3f9a0c6e21d4b7a8\"")))
+        .build();
+    for (path, item) in spec.paths.paths.iter_mut() {
+        let public = path.starts_with("/api/v1/")
+            && !crate::http::is_staff_path(path)
+            && path != "/api/v1/openapi.json";
+        let Some(get) = item.get.as_mut().filter(|_| public) else {
+            continue;
+        };
+        get.parameters
+            .get_or_insert_with(Vec::new)
+            .push(RefOr::T(if_none_match.clone()));
+        if let Some(RefOr::T(ok)) = get.responses.responses.get_mut("200") {
+            for (name, header) in &headers {
+                ok.headers.insert((*name).into(), RefOr::T(header.clone()));
+            }
+        }
+        let mut not_modified = ResponseBuilder::new()
+            .description("Unchanged since the `ETag` sent in `If-None-Match`: no body.")
+            .build();
+        for (name, header) in &headers {
+            if *name != "Content-Encoding" {
+                not_modified
+                    .headers
+                    .insert((*name).into(), RefOr::T(header.clone()));
+            }
+        }
+        if let Some(RefOr::T(ok)) = get.responses.responses.get("200")
+            && let Some(id) = ok.headers.get("X-Request-Id")
+        {
+            not_modified
+                .headers
+                .insert("X-Request-Id".into(), id.clone());
+        }
+        get.responses
+            .responses
+            .insert("304".into(), RefOr::T(not_modified));
+    }
 }
 
 /// Every response carries `X-Request-Id` (`http::request`): say so on each,

@@ -1,14 +1,17 @@
 //! Cross-origin access for browsers, with actix-cors: the public read API
 //! for the configured origins (or any, with `*`), the staff API
 //! (`/admin`, `/auth`) only for listed origins, with credentials, never for
-//! `*`. Two actix-cors policies over one service, chosen by the path.
+//! `*`. One actix-cors policy per audience and set of methods a route
+//! takes, over one service, chosen by the path: a preflight names exactly
+//! the methods of the route asked about.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use actix_cors::{Cors, CorsMiddleware};
 use actix_web::Error;
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::{Method, header};
 use futures_util::future::LocalBoxFuture;
 
@@ -70,20 +73,118 @@ fn common(cors: Cors) -> Cors {
     .block_on_origin_mismatch(false)
 }
 
-/// Both policies, one middleware.
+/// The methods each route takes, from the route table (the spec's paths).
+#[derive(Debug, Clone, Default)]
+pub struct RouteMethods(Vec<(Vec<String>, Vec<Method>)>);
+
+impl RouteMethods {
+    pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
+        let routes = spec
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let mut methods = Vec::new();
+                for (method, operation) in [
+                    (Method::GET, &item.get),
+                    (Method::POST, &item.post),
+                    (Method::PUT, &item.put),
+                    (Method::PATCH, &item.patch),
+                    (Method::DELETE, &item.delete),
+                ] {
+                    if operation.is_some() {
+                        methods.push(method);
+                    }
+                }
+                (path.split('/').map(str::to_owned).collect(), methods)
+            })
+            .collect();
+        Self(routes)
+    }
+
+    /// The methods of every route `path` may be (`{x}` matches any
+    /// segment), `HEAD` wherever `GET`; `GET, HEAD` for a path no route
+    /// takes.
+    pub fn of(&self, path: &str) -> Vec<Method> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<Method> = Vec::new();
+        for (template, route) in &self.0 {
+            let fits = template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
+            if fits {
+                methods.extend(route.iter().cloned());
+            }
+        }
+        if methods.is_empty() {
+            methods.push(Method::GET);
+        }
+        if methods.contains(&Method::GET) {
+            methods.push(Method::HEAD);
+        }
+        let order = |m: &Method| {
+            [
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ]
+            .iter()
+            .position(|o| o == m)
+        };
+        methods.sort_by_key(order);
+        methods.dedup();
+        methods
+    }
+}
+
+/// Every policy, one middleware.
 #[derive(Clone)]
 pub struct CorsByAudience {
     origins: CorsOrigins,
+    routes: RouteMethods,
+}
+
+/// Which policy: the audience and the route's methods.
+type PolicyKey = (bool, String);
+
+fn policy_key(staff: bool, methods: &[Method]) -> PolicyKey {
+    let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+    (staff, names.join(","))
 }
 
 impl CorsByAudience {
-    pub fn new(origins: CorsOrigins) -> Self {
-        Self { origins }
+    pub fn new(origins: CorsOrigins, routes: RouteMethods) -> Self {
+        Self { origins, routes }
     }
 
-    fn public(&self) -> Cors {
-        let mut cors =
-            common(Cors::default()).allowed_methods([Method::GET, Method::HEAD, Method::POST]);
+    /// Every (audience, methods) pair a route has, and the fallback.
+    fn policies(&self) -> Vec<(bool, Vec<Method>)> {
+        let mut out: Vec<(bool, Vec<Method>)> = vec![(false, vec![Method::GET, Method::HEAD])];
+        for (template, _) in &self.routes.0 {
+            let path = template.join("/");
+            let pair = (super::is_staff_path(&path), self.routes.of(&path));
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+        out
+    }
+
+    fn policy(&self, staff: bool, methods: &[Method]) -> Cors {
+        if staff {
+            self.staff(methods)
+        } else {
+            self.public(methods)
+        }
+    }
+
+    fn public(&self, methods: &[Method]) -> Cors {
+        let mut cors = common(Cors::default()).allowed_methods(methods.to_vec());
         if self.origins.any_public {
             // The same answer for every origin: no `Vary: Origin`, so a
             // shared cache keeps one copy.
@@ -99,16 +200,9 @@ impl CorsByAudience {
         cors
     }
 
-    fn staff(&self) -> Cors {
+    fn staff(&self, methods: &[Method]) -> Cors {
         let mut cors = common(Cors::default())
-            .allowed_methods([
-                Method::GET,
-                Method::HEAD,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ])
+            .allowed_methods(methods.to_vec())
             .allowed_header(header::AUTHORIZATION)
             .allowed_header(header::IF_MATCH)
             .supports_credentials();
@@ -156,20 +250,29 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         let service = Rc::new(service);
-        let public = self.public().new_transform(Shared(service.clone()));
-        let staff = self.staff().new_transform(Shared(service));
-        Box::pin(async move {
-            Ok(CorsByAudienceService {
-                public: public.await?,
-                staff: staff.await?,
+        let pending: Vec<_> = self
+            .policies()
+            .into_iter()
+            .map(|(staff, methods)| {
+                let key = policy_key(staff, &methods);
+                let policy = self.policy(staff, &methods);
+                (key, policy.new_transform(Shared(service.clone())))
             })
+            .collect();
+        let routes = self.routes.clone();
+        Box::pin(async move {
+            let mut policies = HashMap::new();
+            for (key, transform) in pending {
+                policies.insert(key, transform.await?);
+            }
+            Ok(CorsByAudienceService { policies, routes })
         })
     }
 }
 
 pub struct CorsByAudienceService<S> {
-    public: CorsMiddleware<Shared<S>>,
-    staff: CorsMiddleware<Shared<S>>,
+    policies: HashMap<PolicyKey, CorsMiddleware<Shared<S>>>,
+    routes: RouteMethods,
 }
 
 impl<S, B> Service<ServiceRequest> for CorsByAudienceService<S>
@@ -182,15 +285,31 @@ where
     type Error = Error;
     type Future = LocalBoxFuture<'static, Result<ServiceResponse<BoxBody>, Error>>;
 
-    forward_ready!(public);
+    fn poll_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        // They all wrap the same service.
+        match self.policies.values().next() {
+            Some(policy) => policy.poll_ready(cx),
+            None => std::task::Poll::Ready(Ok(())),
+        }
+    }
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         // The decoded path, as the router sees it.
-        let future = if super::is_staff_path(req.match_info().as_str()) {
-            self.staff.call(req)
-        } else {
-            self.public.call(req)
-        };
+        let path = req.match_info().as_str();
+        let staff = super::is_staff_path(path);
+        let key = policy_key(staff, &self.routes.of(path));
+        let policy = self
+            .policies
+            .get(&key)
+            .or_else(|| {
+                self.policies
+                    .get(&policy_key(false, &[Method::GET, Method::HEAD]))
+            })
+            .expect("the fallback policy exists");
+        let future = policy.call(req);
         Box::pin(async move { Ok(future.await?.map_into_boxed_body()) })
     }
 }
@@ -198,6 +317,28 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_route_allows_its_own_methods() {
+        let routes = RouteMethods::from_spec(&crate::openapi::spec());
+        let names = |path: &str| {
+            routes
+                .of(path)
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert_eq!(names("/api/v1/articles"), "GET,HEAD");
+        assert_eq!(names("/api/v1/articles/bai-moi/views"), "POST");
+        assert_eq!(names("/api/v1/admin/articles"), "GET,HEAD,POST");
+        assert_eq!(
+            names("/api/v1/admin/articles/7"),
+            "GET,HEAD,PUT,PATCH,DELETE"
+        );
+        assert_eq!(names("/api/v1/auth/login"), "POST");
+        assert_eq!(names("/api/v1/nowhere"), "GET,HEAD");
+    }
 
     #[test]
     fn origins_are_origins() {

@@ -31,6 +31,9 @@ pub const CHANNEL: &str = "newsroom_purge";
 /// header well under Varnish's 8 KB default).
 const CHUNK_BYTES: usize = 6000;
 
+/// When an edge purge is sent again.
+const EDGE_REPEAT: Duration = Duration::from_secs(2);
+
 /// How often the listening connection is checked while it is quiet.
 const LISTEN_CHECK: Duration = Duration::from_secs(30);
 
@@ -184,7 +187,10 @@ async fn relay(conn: &mut AsyncPgConnection, purger: &Purger) -> anyhow::Result<
 }
 
 /// Sends queued edge purges until the server stops, merging those that
-/// queued up while one was being sent.
+/// queued up while one was being sent, and sends each once more
+/// `EDGE_REPEAT` later: a fetch the edge began before the purge (or one
+/// answered by an instance that had not heard the purge yet, from its own
+/// cache) may land after it and would otherwise live until `s-maxage`.
 pub async fn send_to_edge(mut queue: mpsc::UnboundedReceiver<Keys>, urls: Vec<String>) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -197,10 +203,25 @@ pub async fn send_to_edge(mut queue: mpsc::UnboundedReceiver<Keys>, urls: Vec<St
         }
     };
     let method = reqwest::Method::from_bytes(b"PURGE").expect("PURGE is a valid method");
-    while let Some(mut keys) = queue.recv().await {
-        while let Ok(more) = queue.try_recv() {
-            keys.extend(&more);
-        }
+    let mut repeats: std::collections::VecDeque<(tokio::time::Instant, Keys)> = Default::default();
+    loop {
+        let next_repeat = repeats.front().map(|(at, _)| *at);
+        let keys = tokio::select! {
+            queued = queue.recv() => match queued {
+                Some(mut keys) => {
+                    while let Ok(more) = queue.try_recv() {
+                        keys.extend(&more);
+                    }
+                    repeats.push_back((tokio::time::Instant::now() + EDGE_REPEAT, keys.clone()));
+                    keys
+                }
+                None => return,
+            },
+            () = sleep_until(next_repeat) => match repeats.pop_front() {
+                Some((_, keys)) => keys,
+                None => continue,
+            },
+        };
         for url in &urls {
             for chunk in chunks(&keys) {
                 let mut wait = Duration::from_millis(200);
@@ -224,6 +245,14 @@ pub async fn send_to_edge(mut queue: mpsc::UnboundedReceiver<Keys>, urls: Vec<St
                 }
             }
         }
+    }
+}
+
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -224,10 +224,14 @@ async fn wrong_passwords_say_nothing_about_the_account_and_get_throttled() {
     let answers = futures_util::future::join_all(guesses).await;
     let checked = answers.iter().filter(|r| r.status == 401).count();
     let throttled: Vec<_> = answers.iter().filter(|r| r.status == 429).collect();
-    assert_eq!(
-        (checked, throttled.len()),
-        (4, 36),
-        "one guess was made before"
+    // One guess was made before, so four are free. The fifth failure makes
+    // the next attempt wait a second: on a loaded machine the burst may
+    // take longer than that to arrive, and one more is then checked
+    // (before the fix, 21 of 40 were).
+    assert!(
+        (4..=5).contains(&checked) && checked + throttled.len() == 40,
+        "{checked} checked, {} throttled",
+        throttled.len()
     );
     for r in &throttled {
         r.assert_problem(429, "too_many_requests");

@@ -239,7 +239,7 @@ async fn a_wildcard_opens_the_public_api_only() {
     .assert_problem(400, "cors_rejected");
     let r = preflight(
         &app,
-        "/api/v1/admin/articles",
+        "/api/v1/admin/articles/7",
         "https://cms.example.vn",
         "PATCH",
         "authorization,if-match",
@@ -250,6 +250,37 @@ async fn a_wildcard_opens_the_public_api_only() {
         r.header("access-control-allow-origin"),
         Some("https://cms.example.vn")
     );
+    // Each route names its own methods: an article takes PATCH, the
+    // collection does not.
+    let mut methods: Vec<&str> = r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .split(',')
+        .map(str::trim)
+        .collect();
+    methods.sort_unstable();
+    assert_eq!(methods, ["DELETE", "GET", "HEAD", "PATCH", "PUT"]);
+    preflight(
+        &app,
+        "/api/v1/admin/articles",
+        "https://cms.example.vn",
+        "PATCH",
+        "authorization",
+    )
+    .await
+    .assert_problem(400, "cors_rejected");
+    preflight(&app, "/api/v1/articles", anyone, "POST", "content-type")
+        .await
+        .assert_problem(400, "cors_rejected");
+    let views = preflight(
+        &app,
+        "/api/v1/articles/bai-moi/views",
+        anyone,
+        "POST",
+        "content-type",
+    )
+    .await;
+    assert_eq!(views.status, 200, "{}", views.text);
 }
 
 #[actix_web::test]

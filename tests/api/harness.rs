@@ -214,7 +214,12 @@ impl TestApp {
         actix_web::rt::spawn(server);
         Self {
             base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
+            // Idle connections are dropped before the server's 5 s
+            // keep-alive ends, so no request races the server's close.
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build()
+                .expect("a client"),
             database,
             handle,
             shared,

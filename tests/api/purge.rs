@@ -518,7 +518,7 @@ async fn each_write_sends_one_purge_to_the_edge_naming_its_keys() {
     .await;
     assert!(took.is_some(), "no purge reached the edge");
     let purges = seen.lock().unwrap().clone();
-    assert_eq!(purges.len(), 1, "{purges:?}");
+    assert_eq!(purges.len(), 1, "one purge at once: {purges:?}");
     let (method, keys) = &purges[0];
     assert_eq!(method, "PURGE");
     let keys: Vec<&str> = keys.split(' ').collect();
@@ -531,4 +531,12 @@ async fn each_write_sends_one_purge_to_the_edge_naming_its_keys() {
     }
     // Edits in place leave the lists in publication order alone.
     assert!(!keys.contains(&"articles"), "{keys:?}");
+    // The same purge once more a moment later, for fetches that were on
+    // their way when the first one landed.
+    let again = within(Duration::from_secs(5), async || {
+        seen.lock().unwrap().len() == 2
+    })
+    .await;
+    assert!(again.is_some(), "the purge was not repeated");
+    assert_eq!(seen.lock().unwrap()[1], purges[0]);
 }
