@@ -185,6 +185,28 @@ fn document_caching(spec: &mut utoipa::openapi::OpenApi) {
         ))
         .example(Some(serde_json::json!("W/\"3f9a0c6e21d4b7a8\"")))
         .build();
+    let last_modified = string_header(
+        "When the article or anything its page shows (its category and those above, \
+         its tags, authors, cover and social image) last changed. Absent with \
+         `include=related`, whose items change on their own.",
+        "Wed, 15 Nov 2023 06:59:00 GMT",
+    );
+    let if_modified_since = ParameterBuilder::new()
+        .name("If-Modified-Since")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "A `Last-Modified` from an earlier answer: if nothing changed since, the answer \
+             is a bodiless 304. Ignored when `If-None-Match` is sent (prefer that: dates \
+             have one-second precision).",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(64)),
+        ))
+        .example(Some(serde_json::json!("Wed, 15 Nov 2023 06:59:00 GMT")))
+        .build();
     for (path, item) in spec.paths.paths.iter_mut() {
         let public = path.starts_with("/api/v1/")
             && !crate::http::is_staff_path(path)
@@ -195,9 +217,22 @@ fn document_caching(spec: &mut utoipa::openapi::OpenApi) {
         get.parameters
             .get_or_insert_with(Vec::new)
             .push(RefOr::T(if_none_match.clone()));
+        let article = matches!(
+            get.operation_id.as_deref(),
+            Some("get_article" | "get_article_by_id")
+        );
+        if article {
+            get.parameters
+                .get_or_insert_with(Vec::new)
+                .push(RefOr::T(if_modified_since.clone()));
+        }
         if let Some(RefOr::T(ok)) = get.responses.responses.get_mut("200") {
             for (name, header) in &headers {
                 ok.headers.insert((*name).into(), RefOr::T(header.clone()));
+            }
+            if article {
+                ok.headers
+                    .insert("Last-Modified".into(), RefOr::T(last_modified.clone()));
             }
         }
         let mut not_modified = ResponseBuilder::new()

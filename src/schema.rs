@@ -114,6 +114,7 @@ diesel::table! {
         bio -> Text,
         avatar_url -> Nullable<Text>,
         created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -150,6 +151,7 @@ diesel::table! {
         height -> Nullable<Int4>,
         mime_type -> Text,
         created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -203,6 +205,7 @@ diesel::table! {
         name -> Text,
         description -> Text,
         created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 

@@ -187,6 +187,7 @@ pub async fn update_tag(
                     tags::name.eq(name.unwrap_or(current.name)),
                     tags::slug.eq(slug.unwrap_or(current.slug)),
                     tags::description.eq(body.description.clone().unwrap_or(current.description)),
+                    tags::updated_at.eq(chrono::Utc::now()),
                 ))
                 .returning(crate::models::tag::Tag::as_returning())
                 .get_result(conn)
@@ -433,6 +434,7 @@ pub async fn update_author(
                     authors::slug.eq(slug.unwrap_or(current.slug)),
                     authors::bio.eq(body.bio.clone().unwrap_or(current.bio)),
                     authors::avatar_url.eq(body.avatar_url.clone().unwrap_or(current.avatar_url)),
+                    authors::updated_at.eq(chrono::Utc::now()),
                 ))
                 .returning(crate::models::author::Author::as_returning())
                 .get_result(conn)
@@ -737,6 +739,7 @@ pub async fn update_media(
                     media::width.eq(m.width.unwrap_or(current.width)),
                     media::height.eq(m.height.unwrap_or(current.height)),
                     media::mime_type.eq(m.mime_type.unwrap_or(current.mime_type)),
+                    media::updated_at.eq(chrono::Utc::now()),
                 ))
                 .returning(crate::models::media::Media::as_returning())
                 .get_result(conn)

@@ -526,7 +526,7 @@ async fn article_response(
         .into_iter()
         .flatten()
         .collect();
-    let (tree, authors, tags, media, related) = try_join!(
+    let (tree, authors, tags, media, related, shown_changed) = try_join!(
         CategoryTree::load(conn),
         article::authors_of(conn, &ids),
         article::tags_of(conn, &ids),
@@ -540,7 +540,26 @@ async fn article_response(
                 Ok(None)
             }
         },
+        async {
+            if with_related {
+                // Other articles' changes would not show in this date.
+                Ok(None)
+            } else {
+                article::shown_records_changed_at(conn, row.id, &media_ids).await
+            }
+        },
     )?;
+    let last_modified = (!with_related).then(|| {
+        // The category and those above it, from the tree held anyway.
+        let mut at = row.updated_at;
+        if let Some(c) = tree.get(row.category_id) {
+            at = at.max(c.updated_at);
+        }
+        for above in tree.ancestors(row.category_id) {
+            at = at.max(above.updated_at);
+        }
+        shown_changed.map_or(at, |t| t.max(at))
+    });
     let related = match related {
         Some(cards) => Some(related_views(state, conn, &tree, cards).await?),
         None => None,
@@ -560,6 +579,10 @@ async fn article_response(
     view.keys(&mut keys);
     let mut ok = HttpResponse::Ok();
     ok.insert_header(surrogate_keys(&keys));
+    if let Some(at) = last_modified {
+        let at = std::time::SystemTime::from(at);
+        ok.insert_header(actix_web::http::header::LastModified(at.into()));
+    }
     Ok(match fields {
         None => ok.json(view),
         Some(fields) => ok.json(params::trimmed(&view, Some(&fields))),

@@ -78,22 +78,23 @@ struct Cached {
     etag: HeaderValue,
     content_type: HeaderValue,
     keys: Option<HeaderValue>,
+    /// Articles say when what they show last changed.
+    last_modified: Option<HeaderValue>,
     fresh_until: Instant,
 }
 
 impl Cached {
-    fn new(
-        body: Bytes,
-        content_type: HeaderValue,
-        keys: Option<HeaderValue>,
-        ttl: Duration,
-    ) -> Self {
+    fn new(body: Bytes, headers: &header::HeaderMap, ttl: Duration) -> Self {
         Self {
             etag: etag_of(&body),
             body,
             encoded: Default::default(),
-            content_type,
-            keys,
+            content_type: headers
+                .get(header::CONTENT_TYPE)
+                .cloned()
+                .unwrap_or(HeaderValue::from_static("application/json")),
+            keys: headers.get(SURROGATE_KEY).cloned(),
+            last_modified: headers.get(header::LAST_MODIFIED).cloned(),
             fresh_until: Instant::now() + ttl,
         }
     }
@@ -322,6 +323,28 @@ fn not_modified(req: &HttpRequest, etag: &HeaderValue) -> bool {
             .any(|tag| tag == ours)
 }
 
+/// Whether `If-Modified-Since` is at or after `last_modified`; only asked
+/// when the request has no `If-None-Match`, which takes precedence
+/// (RFC 9110, 13.2.2).
+fn unmodified_since(req: &HttpRequest, last_modified: Option<&HeaderValue>) -> bool {
+    let Some(last_modified) = last_modified else {
+        return false;
+    };
+    if req.headers().contains_key(header::IF_NONE_MATCH) {
+        return false;
+    }
+    let (Ok(header::IfModifiedSince(since)), Some(modified)) = (
+        header::IfModifiedSince::parse(req),
+        last_modified
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<header::HttpDate>().ok()),
+    ) else {
+        return false;
+    };
+    std::time::SystemTime::from(modified) <= std::time::SystemTime::from(since)
+}
+
 /// The encoding to send: the client's preference among ours, or none.
 fn negotiate(accept: Option<&AcceptEncoding>, size: usize) -> Option<ContentEncoding> {
     if size < COMPRESS_FROM {
@@ -341,7 +364,8 @@ fn respond(
     accept: Option<&AcceptEncoding>,
     hit: bool,
 ) -> HttpResponse {
-    let unchanged = not_modified(req, &cached.etag);
+    let unchanged =
+        not_modified(req, &cached.etag) || unmodified_since(req, cached.last_modified.as_ref());
     let mut response = if unchanged {
         HttpResponse::NotModified()
     } else {
@@ -350,6 +374,9 @@ fn respond(
     response
         .insert_header((header::ETAG, cached.etag.clone()))
         .insert_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));
+    if let Some(at) = &cached.last_modified {
+        response.insert_header((header::LAST_MODIFIED, at.clone()));
+    }
     if let Some(keys) = &cached.keys {
         // Only responses that name their keys can be purged, so only they
         // may be held by shared caches.
@@ -442,18 +469,13 @@ pub async fn cache_and_etag(
         }
         return Ok(response.map_into_boxed_body());
     }
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .cloned()
-        .unwrap_or(HeaderValue::from_static("application/json"));
-    let keys = response.headers().get(SURROGATE_KEY).cloned();
     let (http_req, http_res) = response.into_parts();
+    let headers = http_res.headers().clone();
     let bytes = body::to_bytes(http_res.into_body())
         .await
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into()))?;
     let ttl = cache.store.as_ref().map_or(Duration::ZERO, |s| s.ttl);
-    let cached = Arc::new(Cached::new(bytes, content_type, keys, ttl));
+    let cached = Arc::new(Cached::new(bytes, &headers, ttl));
     if let Some(keys) = &cached.keys {
         let parsed = Keys::parse(keys.to_str().unwrap_or_default());
         if !parsed.is_empty() {
@@ -483,10 +505,11 @@ mod tests {
     }
 
     fn cached(body: &str, keys: &str) -> Arc<Cached> {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(SURROGATE_KEY, HeaderValue::from_str(keys).unwrap());
         Arc::new(Cached::new(
             Bytes::from(body.to_owned()),
-            HeaderValue::from_static("application/json"),
-            Some(HeaderValue::from_str(keys).unwrap()),
+            &headers,
             Duration::from_secs(60),
         ))
     }
@@ -527,6 +550,29 @@ mod tests {
             purges,
         );
         assert!(cache.store.unwrap().entries.get("/a").is_none());
+    }
+
+    #[test]
+    fn the_byte_bound_holds() {
+        let cache = ResponseCache::new(60, 64 * 1024);
+        cache.set_listening(true);
+        let body = "x".repeat(4000);
+        for i in 0..200 {
+            let purges = cache.purges();
+            let key = format!("article-{i}");
+            cache.keep(
+                format!("/a/{i}"),
+                cached(&body, &key),
+                &Keys::parse(&key),
+                purges,
+            );
+        }
+        let held = cache.weighed_size();
+        assert!(held <= 64 * 1024, "{held} bytes held");
+        assert!(
+            held > 32 * 1024,
+            "{held} bytes held: the cache should be nearly full"
+        );
     }
 
     #[test]

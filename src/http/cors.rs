@@ -73,9 +73,38 @@ fn common(cors: Cors) -> Cors {
     .block_on_origin_mismatch(false)
 }
 
+/// The methods a route may take, in the order preflights list them.
+const METHODS: [Method; 6] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+/// A set of [`METHODS`], one bit each.
+type MethodSet = u8;
+
+fn bit(method: &Method) -> MethodSet {
+    METHODS
+        .iter()
+        .position(|m| m == method)
+        .map_or(0, |i| 1 << i)
+}
+
+fn methods_of(set: MethodSet) -> Vec<Method> {
+    METHODS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| set & (1 << i) != 0)
+        .map(|(_, m)| m.clone())
+        .collect()
+}
+
 /// The methods each route takes, from the route table (the spec's paths).
 #[derive(Debug, Clone, Default)]
-pub struct RouteMethods(Vec<(Vec<String>, Vec<Method>)>);
+pub struct RouteMethods(Vec<(Vec<String>, MethodSet)>);
 
 impl RouteMethods {
     pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
@@ -84,7 +113,7 @@ impl RouteMethods {
             .paths
             .iter()
             .map(|(path, item)| {
-                let mut methods = Vec::new();
+                let mut set = 0;
                 for (method, operation) in [
                     (Method::GET, &item.get),
                     (Method::POST, &item.post),
@@ -93,10 +122,10 @@ impl RouteMethods {
                     (Method::DELETE, &item.delete),
                 ] {
                     if operation.is_some() {
-                        methods.push(method);
+                        set |= bit(&method);
                     }
                 }
-                (path.split('/').map(str::to_owned).collect(), methods)
+                (path.split('/').map(str::to_owned).collect(), set)
             })
             .collect();
         Self(routes)
@@ -104,41 +133,31 @@ impl RouteMethods {
 
     /// The methods of every route `path` may be (`{x}` matches any
     /// segment), `HEAD` wherever `GET`; `GET, HEAD` for a path no route
-    /// takes.
-    pub fn of(&self, path: &str) -> Vec<Method> {
-        let segments: Vec<&str> = path.split('/').collect();
-        let mut methods: Vec<Method> = Vec::new();
+    /// takes. Runs on every request: no allocation.
+    fn set_of(&self, path: &str) -> MethodSet {
+        let mut set = 0;
         for (template, route) in &self.0 {
-            let fits = template.len() == segments.len()
-                && template
-                    .iter()
-                    .zip(&segments)
-                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
+            let mut segments = path.split('/');
+            let fits = template.iter().all(|t| {
+                segments
+                    .next()
+                    .is_some_and(|s| t == s || (t.starts_with('{') && !s.is_empty()))
+            }) && segments.next().is_none();
             if fits {
-                methods.extend(route.iter().cloned());
+                set |= route;
             }
         }
-        if methods.is_empty() {
-            methods.push(Method::GET);
+        if set == 0 {
+            set = bit(&Method::GET);
         }
-        if methods.contains(&Method::GET) {
-            methods.push(Method::HEAD);
+        if set & bit(&Method::GET) != 0 {
+            set |= bit(&Method::HEAD);
         }
-        let order = |m: &Method| {
-            [
-                Method::GET,
-                Method::HEAD,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ]
-            .iter()
-            .position(|o| o == m)
-        };
-        methods.sort_by_key(order);
-        methods.dedup();
-        methods
+        set
+    }
+
+    pub fn of(&self, path: &str) -> Vec<Method> {
+        methods_of(self.set_of(path))
     }
 }
 
@@ -149,13 +168,11 @@ pub struct CorsByAudience {
     routes: RouteMethods,
 }
 
-/// Which policy: the audience and the route's methods.
-type PolicyKey = (bool, String);
+/// Which policy: the audience (staff or not) and the route's methods.
+type PolicyKey = (bool, MethodSet);
 
-fn policy_key(staff: bool, methods: &[Method]) -> PolicyKey {
-    let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
-    (staff, names.join(","))
-}
+/// For a path no route takes.
+const FALLBACK: PolicyKey = (false, 0b11);
 
 impl CorsByAudience {
     pub fn new(origins: CorsOrigins, routes: RouteMethods) -> Self {
@@ -163,13 +180,13 @@ impl CorsByAudience {
     }
 
     /// Every (audience, methods) pair a route has, and the fallback.
-    fn policies(&self) -> Vec<(bool, Vec<Method>)> {
-        let mut out: Vec<(bool, Vec<Method>)> = vec![(false, vec![Method::GET, Method::HEAD])];
+    fn policies(&self) -> Vec<PolicyKey> {
+        let mut out = vec![FALLBACK];
         for (template, _) in &self.routes.0 {
             let path = template.join("/");
-            let pair = (super::is_staff_path(&path), self.routes.of(&path));
-            if !out.contains(&pair) {
-                out.push(pair);
+            let key = (super::is_staff_path(&path), self.routes.set_of(&path));
+            if !out.contains(&key) {
+                out.push(key);
             }
         }
         out
@@ -253,9 +270,8 @@ where
         let pending: Vec<_> = self
             .policies()
             .into_iter()
-            .map(|(staff, methods)| {
-                let key = policy_key(staff, &methods);
-                let policy = self.policy(staff, &methods);
+            .map(|key| {
+                let policy = self.policy(key.0, &methods_of(key.1));
                 (key, policy.new_transform(Shared(service.clone())))
             })
             .collect();
@@ -299,15 +315,11 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         // The decoded path, as the router sees it.
         let path = req.match_info().as_str();
-        let staff = super::is_staff_path(path);
-        let key = policy_key(staff, &self.routes.of(path));
+        let key = (super::is_staff_path(path), self.routes.set_of(path));
         let policy = self
             .policies
             .get(&key)
-            .or_else(|| {
-                self.policies
-                    .get(&policy_key(false, &[Method::GET, Method::HEAD]))
-            })
+            .or_else(|| self.policies.get(&FALLBACK))
             .expect("the fallback policy exists");
         let future = policy.call(req);
         Box::pin(async move { Ok(future.await?.map_into_boxed_body()) })

@@ -19,6 +19,7 @@ pub struct Category {
     pub slug: String,
     pub name: String,
     pub description: String,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Insertable)]
@@ -136,6 +137,7 @@ mod tests {
             slug: slug.into(),
             name: slug.into(),
             description: String::new(),
+            updated_at: chrono::Utc::now(),
         }
     }
 

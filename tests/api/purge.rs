@@ -540,3 +540,62 @@ async fn each_write_sends_one_purge_to_the_edge_naming_its_keys() {
     assert!(again.is_some(), "the purge was not repeated");
     assert_eq!(seen.lock().unwrap()[1], purges[0]);
 }
+
+#[actix_web::test]
+async fn articles_say_when_what_they_show_last_changed() {
+    for settings in [harness::settings(), cached_settings()] {
+        let app = TestApp::spawn_with(settings).await;
+        let s = site(&app).await;
+        let mut conn = app.conn().await;
+        let mut a = Article::new("Bài có ngày sửa", s.dan_so);
+        a.tags = vec![s.tag];
+        a.insert(&mut conn).await;
+        let path = "/api/v1/articles/bai-co-ngay-sua";
+        let first = app.get(path).await;
+        let since = first
+            .header("last-modified")
+            .expect("Last-Modified")
+            .to_owned();
+        // An unchanged article answers 304 to its date…
+        let again = app
+            .request(Method::GET, path, &[("if-modified-since", &since)])
+            .await;
+        assert_eq!(again.status, 304);
+        assert!(again.text.is_empty());
+        // …but If-None-Match decides when both are sent.
+        let both = app
+            .request(
+                Method::GET,
+                path,
+                &[
+                    ("if-modified-since", &since),
+                    ("if-none-match", "W/\"other\""),
+                ],
+            )
+            .await;
+        assert_eq!(both.status, 200);
+        // Renaming the tag the page shows moves the date on (dates have
+        // one-second precision).
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let token = token_for(&app, "bien.tap@newsroom.test", "editor").await;
+        let r = send(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/admin/tags/{}", s.tag),
+            Some(&token),
+            Some(json!({"name": "Bình đẳng"})),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let after = app
+            .request(Method::GET, path, &[("if-modified-since", &since)])
+            .await;
+        assert_eq!(after.status, 200, "the tag's rename shows");
+        assert_ne!(after.header("last-modified"), Some(since.as_str()));
+        // With related articles, which change on their own, there is no date.
+        let related = app.get(&format!("{path}?include=related")).await;
+        assert_eq!(related.status, 200);
+        assert!(related.header("last-modified").is_none());
+    }
+}
