@@ -37,13 +37,16 @@ const EDGE_REPEAT: Duration = Duration::from_secs(2);
 /// How often the listening connection is checked while it is quiet.
 const LISTEN_CHECK: Duration = Duration::from_secs(30);
 
+/// Edge purges waiting to be sent, and where to.
+pub type EdgeQueue = (mpsc::UnboundedReceiver<Keys>, Vec<String>);
+
 /// Sends a change's purges; shared by every worker.
 #[derive(Clone)]
 pub struct Purger {
     pub cache: ResponseCache,
     edge: Option<mpsc::UnboundedSender<Keys>>,
     /// Taken by [`Purger::take_edge_queue`] when the server starts.
-    edge_queue: Arc<Mutex<Option<(mpsc::UnboundedReceiver<Keys>, Vec<String>)>>>,
+    edge_queue: Arc<Mutex<Option<EdgeQueue>>>,
     /// Rung on every purge from any instance: the schedule may have changed.
     pub changed: Arc<Notify>,
 }
@@ -79,7 +82,7 @@ impl Purger {
     }
 
     /// The queue of edge purges and where to send them, once.
-    pub fn take_edge_queue(&self) -> Option<(mpsc::UnboundedReceiver<Keys>, Vec<String>)> {
+    pub fn take_edge_queue(&self) -> Option<EdgeQueue> {
         self.edge_queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -413,11 +413,8 @@ pub async fn shown_records_changed_at(
     use diesel::dsl::max;
     let mut tag_conn = conn;
     let mut author_conn = conn;
-    let (tag, author, medium): (
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    ) = futures_util::try_join!(
+    type When = Option<DateTime<Utc>>;
+    let (tag, author, medium): (When, When, When) = futures_util::try_join!(
         tags::table
             .inner_join(article_tags::table)
             .filter(article_tags::article_id.eq(id))

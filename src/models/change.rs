@@ -64,7 +64,8 @@ pub async fn shown(
     id: i64,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Shown>> {
-    let row: Option<(i64, bool, Option<DateTime<Utc>>, bool, String)> = articles::table
+    type Row = (i64, bool, Option<DateTime<Utc>>, bool, String);
+    let row: Option<Row> = articles::table
         .find(id)
         .select((
             articles::category_id,
