@@ -526,7 +526,7 @@ async fn article_response(
         .into_iter()
         .flatten()
         .collect();
-    let (tree, authors, tags, media, related, shown_changed) = try_join!(
+    let (tree, authors, tags, media, related) = try_join!(
         CategoryTree::load(conn),
         article::authors_of(conn, &ids),
         article::tags_of(conn, &ids),
@@ -540,25 +540,24 @@ async fn article_response(
                 Ok(None)
             }
         },
-        async {
-            if with_related {
-                // Other articles' changes would not show in this date.
-                Ok(None)
-            } else {
-                article::shown_records_changed_at(conn, row.id, &media_ids).await
-            }
-        },
     )?;
+    // When the page last changed: the article, its category and those
+    // above it, its tags, authors and media, all read for the page anyway.
+    // Not with related articles, which change on their own.
     let last_modified = (!with_related).then(|| {
-        // The category and those above it, from the tree held anyway.
-        let mut at = row.updated_at;
-        if let Some(c) = tree.get(row.category_id) {
-            at = at.max(c.updated_at);
-        }
-        for above in tree.ancestors(row.category_id) {
-            at = at.max(above.updated_at);
-        }
-        shown_changed.map_or(at, |t| t.max(at))
+        let categories = tree
+            .get(row.category_id)
+            .into_iter()
+            .chain(tree.ancestors(row.category_id))
+            .map(|c| c.updated_at);
+        let others = authors
+            .iter()
+            .map(|(_, a)| a.updated_at)
+            .chain(tags.iter().map(|(_, t)| t.updated_at))
+            .chain(media.iter().map(|m| m.updated_at));
+        categories
+            .chain(others)
+            .fold(row.updated_at, chrono::DateTime::max)
     });
     let related = match related {
         Some(cards) => Some(related_views(state, conn, &tree, cards).await?),

@@ -400,35 +400,3 @@ impl Article {
         }
     }
 }
-
-/// When the tags, authors and media `media_ids` (cover, social image) that
-/// article `id`'s page shows last changed: three small statements that
-/// PostgreSQL keeps prepared (the category tree, held anyway, has the rest).
-pub async fn shown_records_changed_at(
-    mut conn: &AsyncPgConnection,
-    id: i64,
-    media_ids: &[i64],
-) -> QueryResult<Option<DateTime<Utc>>> {
-    use crate::schema::{article_authors, article_tags, authors, media, tags};
-    use diesel::dsl::max;
-    let mut tag_conn = conn;
-    let mut author_conn = conn;
-    type When = Option<DateTime<Utc>>;
-    let (tag, author, medium): (When, When, When) = futures_util::try_join!(
-        tags::table
-            .inner_join(article_tags::table)
-            .filter(article_tags::article_id.eq(id))
-            .select(max(tags::updated_at))
-            .get_result(&mut tag_conn),
-        authors::table
-            .inner_join(article_authors::table)
-            .filter(article_authors::article_id.eq(id))
-            .select(max(authors::updated_at))
-            .get_result(&mut author_conn),
-        media::table
-            .filter(media::id.eq_any(media_ids))
-            .select(max(media::updated_at))
-            .get_result(&mut conn),
-    )?;
-    Ok([tag, author, medium].into_iter().flatten().max())
-}

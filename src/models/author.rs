@@ -22,6 +22,8 @@ pub struct AuthorRef {
     pub id: i64,
     pub slug: String,
     pub name: String,
+    /// For the `Last-Modified` of the pages that show it.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Insertable)]

@@ -16,6 +16,8 @@ pub struct Media {
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub mime_type: String,
+    /// For the `Last-Modified` of the pages that show it.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Insertable)]
