@@ -182,9 +182,12 @@ async fn relay(conn: &mut AsyncPgConnection, purger: &Purger) -> anyhow::Result<
                 }
             }
         };
-        // Quiet for a while: prove the connection still answers.
+        // Quiet for a while: prove the connection still answers (a peer
+        // gone without a word would otherwise leave it waiting forever).
         if quiet {
-            diesel::sql_query("SELECT 1").execute(conn).await?;
+            tokio::time::timeout(LISTEN_CHECK, diesel::sql_query("SELECT 1").execute(conn))
+                .await
+                .map_err(|_| anyhow::anyhow!("the connection stopped answering"))??;
         }
     }
 }
