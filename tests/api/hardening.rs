@@ -31,7 +31,7 @@ async fn publish(app: &TestApp, token: &str, id: i64) {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
-async fn patch(app: &TestApp, token: &str, id: i64, body: Value) -> harness::Response {
+pub(crate) async fn patch(app: &TestApp, token: &str, id: i64, body: Value) -> harness::Response {
     let current = send(
         app,
         Method::GET,

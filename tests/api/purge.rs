@@ -61,25 +61,7 @@ async fn warm(app: &TestApp, path: &str) -> Response {
 }
 
 async fn patch_article(app: &TestApp, token: &str, id: i64, body: Value) -> Response {
-    let current = send(
-        app,
-        Method::GET,
-        &format!("/api/v1/admin/articles/{id}"),
-        Some(token),
-        None,
-        &[],
-    )
-    .await;
-    let etag = current.header("etag").expect("a version").to_owned();
-    let r = send(
-        app,
-        Method::PATCH,
-        &format!("/api/v1/admin/articles/{id}"),
-        Some(token),
-        Some(body),
-        &[("if-match", &etag)],
-    )
-    .await;
+    let r = crate::hardening::patch(app, token, id, body).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r
 }
