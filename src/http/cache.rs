@@ -6,8 +6,7 @@
 //! `If-None-Match` with 304, and compresses the body as `Accept-Encoding`
 //! asks.
 //!
-//! Responses with keys are kept, already compressed once per encoding
-//! asked for, until a write purges one of their keys (`purge`, reached
+//! Responses with keys are kept, already compressed, until a write purges one of their keys (`purge`, reached
 //! from every instance through LISTEN/NOTIFY) or their safety lifetime
 //! (`NEWSROOM_CACHE_TTL`, 0 turns the cache off) runs out, within a byte
 //! bound (`NEWSROOM_CACHE_MB`). When an entry's lifetime ends, one request
@@ -17,6 +16,14 @@
 //!
 //! A response computed while a purge happened is served but not kept: it
 //! may have read the data from before the write.
+//!
+//! An entry holds its body gzipped, as Varnish holds its objects: every
+//! client that compresses takes gzip (Android's OkHttp asks for nothing
+//! else), and the rare one that takes none gets it inflated, which costs
+//! far less than computing it. So the default 256 MB holds about four
+//! times as many articles as it would bodies as they are, and the long
+//! tail is answered from memory. A brotli or zstd copy is made the first
+//! time a client asks for it, and the entry is weighed again with it.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -49,32 +56,50 @@ pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 /// less than it costs.
 const COMPRESS_FROM: usize = 1024;
 
-/// What an entry costs beyond its key and body: the struct, header values,
-/// the Arc and moka's per-entry records, measured roughly.
-const ENTRY_OVERHEAD: usize = 512;
+/// What an entry costs beyond its URL, keys and body: the struct, header
+/// values, the Arc, moka's per-entry records and the allocator's rounding,
+/// measured as resident memory over 100,000 cached articles.
+const ENTRY_OVERHEAD: usize = 768;
+
+/// What one (key, URL) pair of the purge index costs beyond the URL: the
+/// String and its hash-set slot.
+const INDEX_PAIR_OVERHEAD: usize = 64;
 
 /// How long an entry past its lifetime may still be handed out while
 /// another request recomputes it.
 const GRACE: Duration = Duration::from_secs(10);
 
-/// The (key, URL) pairs of the purge index may outgrow the live entries by
-/// this factor (plus a floor) before evicted URLs are swept out of it.
-const SWEEP_FACTOR: usize = 4;
+/// Entries evicted for room or age leave their (key, URL) pairs in the
+/// purge index; they are swept out when the pairs have doubled since the
+/// last sweep (plus this floor), so sweeping costs O(1) a keep over time
+/// however many entries are live.
 const SWEEP_FLOOR: usize = 50_000;
 
-/// The encodings kept besides the body as it is, in our order of preference
-/// when a client weighs several equally.
+/// The encodings we send, in our order of preference when a client weighs
+/// several equally.
 const ENCODINGS: [ContentEncoding; 3] = [
     ContentEncoding::Brotli,
     ContentEncoding::Zstd,
     ContentEncoding::Gzip,
 ];
 
+/// The encodings made on demand from the gzipped body.
+const ON_DEMAND: [ContentEncoding; 2] = [ContentEncoding::Brotli, ContentEncoding::Zstd];
+
+/// A body as an entry holds it.
+#[derive(Debug)]
+enum Held {
+    /// Too small to be worth compressing.
+    Plain(Bytes),
+    /// Gzipped; `len` is the size as it is.
+    Gzip { gz: Bytes, len: usize },
+}
+
 #[derive(Debug)]
 struct Cached {
-    body: Bytes,
-    /// br, zstd, gzip: made the first time a client asks for each.
-    encoded: [OnceLock<Bytes>; 3],
+    body: Held,
+    /// br, zstd: made the first time a client asks for each.
+    encoded: [OnceLock<Bytes>; 2],
     etag: HeaderValue,
     content_type: HeaderValue,
     keys: Option<HeaderValue>,
@@ -87,7 +112,18 @@ impl Cached {
     fn new(body: Bytes, headers: &header::HeaderMap, ttl: Duration) -> Self {
         Self {
             etag: etag_of(&body),
-            body,
+            // Writing to memory does not fail; should it, the body is
+            // held as it is.
+            body: match body.len() >= COMPRESS_FROM {
+                true => match compress(ContentEncoding::Gzip, &body) {
+                    Ok(gz) => Held::Gzip {
+                        gz,
+                        len: body.len(),
+                    },
+                    Err(_) => Held::Plain(body),
+                },
+                false => Held::Plain(body),
+            },
             encoded: Default::default(),
             content_type: headers
                 .get(header::CONTENT_TYPE)
@@ -99,15 +135,63 @@ impl Cached {
         }
     }
 
-    /// The body in `encoding`, compressed now if no one asked before.
-    fn body_in(&self, encoding: ContentEncoding) -> Option<Bytes> {
-        let slot = ENCODINGS.iter().position(|e| *e == encoding)?;
-        let encoded = self.encoded[slot].get_or_init(|| compress(encoding, &self.body));
-        Some(encoded.clone())
+    /// The size of the body as it is.
+    fn len(&self) -> usize {
+        match &self.body {
+            Held::Plain(body) => body.len(),
+            Held::Gzip { len, .. } => *len,
+        }
+    }
+
+    /// The body as it is: inflated when it is held gzipped.
+    fn plain(&self) -> std::io::Result<Bytes> {
+        match &self.body {
+            Held::Plain(body) => Ok(body.clone()),
+            Held::Gzip { gz, len } => {
+                let mut out = Vec::with_capacity(*len);
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out)?;
+                Ok(Bytes::from(out))
+            }
+        }
+    }
+
+    /// The body in `encoding` (None: as it is), and whether a copy was made
+    /// for it now. Only a failure to inflate or compress in memory, which
+    /// does not happen, makes it an error.
+    fn body_in(&self, encoding: Option<ContentEncoding>) -> std::io::Result<(Bytes, bool)> {
+        let Some(encoding) = encoding else {
+            return Ok((self.plain()?, false));
+        };
+        if let (ContentEncoding::Gzip, Held::Gzip { gz, .. }) = (encoding, &self.body) {
+            return Ok((gz.clone(), false));
+        }
+        let Some(slot) = ON_DEMAND.iter().position(|e| *e == encoding) else {
+            return Ok((compress(encoding, &self.plain()?)?, false));
+        };
+        if let Some(encoded) = self.encoded[slot].get() {
+            return Ok((encoded.clone(), false));
+        }
+        // Two requests may both compress it; the first copy is kept.
+        let encoded = compress(encoding, &self.plain()?)?;
+        Ok((self.encoded[slot].get_or_init(|| encoded).clone(), true))
+    }
+
+    /// The bytes this entry holds.
+    fn held(&self) -> usize {
+        let body = match &self.body {
+            Held::Plain(body) => body.len(),
+            Held::Gzip { gz, .. } => gz.len(),
+        };
+        body + self
+            .encoded
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(Bytes::len)
+            .sum::<usize>()
     }
 }
 
-fn compress(encoding: ContentEncoding, body: &[u8]) -> Bytes {
+fn compress(encoding: ContentEncoding, body: &[u8]) -> std::io::Result<Bytes> {
     // Kept once and sent many times, so a little more effort than actix's
     // per-response levels is worth it.
     let out = Vec::with_capacity(body.len() / 3);
@@ -122,10 +206,11 @@ fn compress(encoding: ContentEncoding, body: &[u8]) -> Bytes {
             w.write_all(body).and_then(|_| w.finish())
         }
     };
-    // Writing to memory does not fail; should it, the body goes as it is.
-    written
-        .map(Bytes::from)
-        .unwrap_or_else(|_| Bytes::copy_from_slice(body))
+    // Shrunk, or the Bytes would keep the whole first guess of room.
+    written.map(|mut out| {
+        out.shrink_to_fit();
+        Bytes::from(out)
+    })
 }
 
 /// Which URLs hold each key, and how many purges there have been.
@@ -133,6 +218,8 @@ fn compress(encoding: ContentEncoding, body: &[u8]) -> Bytes {
 struct Index {
     urls: HashMap<String, HashSet<String>>,
     pairs: usize,
+    /// `pairs` right after the last sweep.
+    swept: usize,
     purges: u64,
 }
 
@@ -190,12 +277,19 @@ impl ResponseCache {
             let entries = moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|url: &String, value: &Arc<Cached>| {
-                    // The URL twice (map and policy), the body, and room for
-                    // its compressed copies (together well under 3/4 of it
-                    // for JSON).
-                    let bytes = 2 * url.len()
-                        + value.body.len() * 7 / 4
-                        + value.keys.as_ref().map_or(0, HeaderValue::len)
+                    // The body and the copies made so far (`reweigh` counts
+                    // later ones), the URL twice (map and policy) and once
+                    // more in the purge index for each key, with that
+                    // index's own room.
+                    let keys = value.keys.as_ref().map_or(0, HeaderValue::len);
+                    let key_count = value
+                        .keys
+                        .as_ref()
+                        .map_or(0, |k| k.as_bytes().split(|b| *b == b' ').count());
+                    let bytes = value.held()
+                        + (2 + key_count) * url.len()
+                        + key_count * INDEX_PAIR_OVERHEAD
+                        + keys
                         + ENTRY_OVERHEAD;
                     u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
@@ -247,6 +341,7 @@ impl ResponseCache {
         index.purges += 1;
         index.urls.clear();
         index.pairs = 0;
+        index.swept = 0;
         store.entries.invalidate_all();
     }
 
@@ -257,12 +352,14 @@ impl ResponseCache {
     }
 
     /// Keeps `cached` for `url` under its keys, unless a purge happened
-    /// since `purges_then`.
-    fn keep(&self, url: String, cached: Arc<Cached>, keys: &Keys, purges_then: u64) {
-        let Some(store) = &self.store else { return };
+    /// since `purges_then`; says whether it did.
+    fn keep(&self, url: String, cached: Arc<Cached>, keys: &Keys, purges_then: u64) -> bool {
+        let Some(store) = &self.store else {
+            return false;
+        };
         let mut index = lock(&store.index);
         if index.purges != purges_then || !self.listening.load(Ordering::SeqCst) {
-            return;
+            return false;
         }
         for key in keys.iter() {
             if index
@@ -275,9 +372,7 @@ impl ResponseCache {
             }
         }
         store.entries.insert(url, cached);
-        let live = store.entries.entry_count() as usize;
-        if index.pairs > SWEEP_FACTOR * live + SWEEP_FLOOR {
-            // Entries evicted for room or age leave their URLs behind here.
+        if index.pairs > 2 * index.swept + SWEEP_FLOOR {
             let entries = &store.entries;
             let mut pairs = 0;
             index.urls.retain(|_, urls| {
@@ -286,6 +381,23 @@ impl ResponseCache {
                 !urls.is_empty()
             });
             index.pairs = pairs;
+            index.swept = pairs;
+        }
+        true
+    }
+
+    /// Weighs `cached` again after a copy in another encoding was added to
+    /// it, if it is still the entry for `url`.
+    fn reweigh(&self, url: &str, cached: &Arc<Cached>) {
+        let Some(store) = &self.store else { return };
+        // Purges wait meanwhile, so a purged entry is not put back.
+        let _index = lock(&store.index);
+        if store
+            .entries
+            .get(url)
+            .is_some_and(|held| Arc::ptr_eq(&held, cached))
+        {
+            store.entries.insert(url.to_owned(), cached.clone());
         }
     }
 
@@ -358,12 +470,14 @@ fn negotiate(accept: Option<&AcceptEncoding>, size: usize) -> Option<ContentEnco
     }
 }
 
+/// The response from `cached`, and whether a copy in another encoding was
+/// made for it.
 fn respond(
     req: &HttpRequest,
     cached: &Cached,
     accept: Option<&AcceptEncoding>,
     hit: bool,
-) -> HttpResponse {
+) -> (HttpResponse, bool) {
     let unchanged =
         not_modified(req, &cached.etag) || unmodified_since(req, cached.last_modified.as_ref());
     let mut response = if unchanged {
@@ -402,14 +516,21 @@ fn respond(
         ));
     }
     if unchanged {
-        return response.finish();
+        return (response.finish(), false);
     }
     response.insert_header((header::CONTENT_TYPE, cached.content_type.clone()));
-    match negotiate(accept, cached.body.len()).and_then(|e| Some((e, cached.body_in(e)?))) {
-        Some((encoding, body)) => response
-            .insert_header((header::CONTENT_ENCODING, encoding.to_header_value()))
-            .body(body),
-        None => response.body(cached.body.clone()),
+    let encoding = negotiate(accept, cached.len());
+    match cached.body_in(encoding) {
+        Ok((body, made)) => {
+            if let Some(encoding) = encoding {
+                response.insert_header((header::CONTENT_ENCODING, encoding.to_header_value()));
+            }
+            (response.body(body), made)
+        }
+        Err(e) => {
+            let problem = crate::error::ApiError::Internal(anyhow::Error::new(e));
+            (actix_web::ResponseError::error_response(&problem), false)
+        }
     }
 }
 
@@ -445,7 +566,10 @@ pub async fn cache_and_etag(
         };
         if serve {
             let (http_req, _) = req.into_parts();
-            let response = respond(&http_req, &hit, accept.as_ref(), true);
+            let (response, made) = respond(&http_req, &hit, accept.as_ref(), true);
+            if made {
+                cache.reweigh(&url, &hit);
+            }
             return Ok(ServiceResponse::new(http_req, response));
         }
     }
@@ -476,13 +600,17 @@ pub async fn cache_and_etag(
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into()))?;
     let ttl = cache.store.as_ref().map_or(Duration::ZERO, |s| s.ttl);
     let cached = Arc::new(Cached::new(bytes, &headers, ttl));
+    let mut kept = false;
     if let Some(keys) = &cached.keys {
         let parsed = Keys::parse(keys.to_str().unwrap_or_default());
         if !parsed.is_empty() {
-            cache.keep(url, cached.clone(), &parsed, purges_then);
+            kept = cache.keep(url.clone(), cached.clone(), &parsed, purges_then);
         }
     }
-    let response = respond(&http_req, &cached, accept.as_ref(), false);
+    let (response, made) = respond(&http_req, &cached, accept.as_ref(), false);
+    if made && kept {
+        cache.reweigh(&url, &cached);
+    }
     Ok(ServiceResponse::new(http_req, response))
 }
 
@@ -576,20 +704,63 @@ mod tests {
     }
 
     #[test]
-    fn compressed_copies_decode_to_the_body() {
+    fn every_encoding_decodes_to_the_body() {
         let body = "{\"t\":\"Bình đẳng giới\"}".repeat(100);
         let entry = cached(&body, "article-1");
-        let gz = entry.body_in(ContentEncoding::Gzip).unwrap();
+        let held = entry.held();
+        assert!(
+            held < body.len() / 5,
+            "{held} bytes held for {}",
+            body.len()
+        );
+        let (plain, made) = entry.body_in(None).unwrap();
+        assert_eq!((&plain[..], made), (body.as_bytes(), false));
+        let (gz, made) = entry.body_in(Some(ContentEncoding::Gzip)).unwrap();
+        assert!(!made, "the gzipped body is the one held");
         let mut out = String::new();
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out)
             .unwrap();
         assert_eq!(out, body);
-        let zs = entry.body_in(ContentEncoding::Zstd).unwrap();
+        let (zs, made) = entry.body_in(Some(ContentEncoding::Zstd)).unwrap();
+        assert!(made);
         assert_eq!(zstd::stream::decode_all(&zs[..]).unwrap(), body.as_bytes());
-        let br = entry.body_in(ContentEncoding::Brotli).unwrap();
+        let (br, made) = entry.body_in(Some(ContentEncoding::Brotli)).unwrap();
+        assert!(made);
         let mut out = Vec::new();
         brotli::BrotliDecompress(&mut &br[..], &mut out).unwrap();
         assert_eq!(out, body.as_bytes());
-        assert!(br.len() < body.len() / 5);
+        assert_eq!(entry.held(), held + zs.len() + br.len());
+        let (again, made) = entry.body_in(Some(ContentEncoding::Brotli)).unwrap();
+        assert_eq!((again, made), (br, false));
+    }
+
+    #[test]
+    fn a_small_body_is_held_as_it_is() {
+        let entry = cached("{\"ok\":true}", "article-1");
+        assert_eq!(entry.held(), 11);
+        assert_eq!(&entry.body_in(None).unwrap().0[..], b"{\"ok\":true}");
+    }
+
+    #[test]
+    fn a_new_copy_is_weighed_and_a_purged_entry_is_not_put_back() {
+        let cache = ResponseCache::new(60, 1 << 20);
+        cache.set_listening(true);
+        let store = cache.store.clone().unwrap();
+        let body = "{\"t\":\"Quảng Ninh\"}".repeat(200);
+        let entry = cached(&body, "article-1");
+        assert!(cache.keep(
+            "/a".into(),
+            entry.clone(),
+            &Keys::parse("article-1"),
+            cache.purges()
+        ));
+        let before = cache.weighed_size();
+        let (br, made) = entry.body_in(Some(ContentEncoding::Brotli)).unwrap();
+        assert!(made);
+        cache.reweigh("/a", &entry);
+        assert_eq!(cache.weighed_size(), before + br.len() as u64);
+        cache.purge(&Keys::parse("article-1"));
+        cache.reweigh("/a", &entry);
+        assert!(store.entries.get("/a").is_none());
     }
 }
