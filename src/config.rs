@@ -177,6 +177,12 @@ pub struct Options {
     /// Seconds between writes of buffered view counts to the database.
     #[arg(long, env = "NEWSROOM_VIEW_FLUSH", default_value_t = 5, global = true)]
     pub view_flush: u64,
+    /// Days the change feed keeps its changes and tombstones: a `since`
+    /// token older than this answers 410 (sync again from a full list),
+    /// and an article unpublished longer ago answers 404 instead of 410.
+    #[arg(long, env = "NEWSROOM_CHANGES_DAYS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub changes_days: u64,
     /// At most this many views of one article count from one client
     /// address per view window, whatever its other headers say.
     #[arg(
@@ -284,6 +290,7 @@ impl Options {
             purge_urls: purge_urls(&self.purge_urls)?,
             view_window_secs: self.view_window,
             view_flush_secs: self.view_flush,
+            changes_days: self.changes_days,
             views_per_address: self.views_per_address,
             trusted_proxies: self.trusted_proxies.clone(),
             cors: CorsOrigins::parse(&self.cors_origins)?,
@@ -324,6 +331,8 @@ pub struct Settings {
     pub view_window_secs: u64,
     /// How often buffered view counts are written.
     pub view_flush_secs: u64,
+    /// Days the change feed keeps changes and tombstones.
+    pub changes_days: u64,
     /// Views of one article counted per client address per window.
     pub views_per_address: u32,
     /// Whose forwarding headers name the client.
@@ -346,6 +355,7 @@ impl Default for Settings {
             purge_urls: Vec::new(),
             view_window_secs: 600,
             view_flush_secs: 5,
+            changes_days: 30,
             views_per_address: 20,
             trusted_proxies: Vec::new(),
             cors: CorsOrigins::default(),

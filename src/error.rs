@@ -68,6 +68,8 @@ pub enum ApiError {
     InvalidCursor,
     #[error("no {resource} matches `{key}`")]
     NotFound { resource: &'static str, key: String },
+    #[error("{0}")]
+    Gone(String),
     #[error("no route matches {method} {path}")]
     RouteNotFound { method: String, path: String },
     #[error("{method} is not allowed here; allowed: {}", allow.join(", "))]
@@ -117,6 +119,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::InvalidCursor => "invalid_cursor",
             Self::NotFound { .. } => "not_found",
+            Self::Gone(_) => "gone",
             Self::RouteNotFound { .. } => "route_not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Unavailable(_) => "service_unavailable",
@@ -147,6 +150,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "Request body too large",
             Self::InvalidCursor => "Invalid cursor",
             Self::NotFound { .. } => "Resource not found",
+            Self::Gone(_) => "Gone",
             Self::RouteNotFound { .. } => "Route not found",
             Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::Unavailable(_) => "Service unavailable",
@@ -197,6 +201,7 @@ impl ResponseError for ApiError {
             | Self::CorsRejected(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound { .. } | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            Self::Gone(_) => StatusCode::GONE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

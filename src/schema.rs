@@ -15,6 +15,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_changes (seq) {
+        seq -> Int8,
+        txid -> Int8,
+        article_id -> Int8,
+        categories -> Array<Nullable<Int8>>,
+        tags -> Array<Nullable<Int8>>,
+        authors -> Array<Nullable<Int8>>,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     article_daily_views (day, article_id) {
         day -> Date,
         article_id -> Int8,
@@ -132,6 +144,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    gone_articles (article_id) {
+        article_id -> Int8,
+        slug -> Text,
+        gone_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_throttle (key) {
         key -> Text,
         attempts -> Int4,
@@ -226,6 +246,7 @@ diesel::joinable!(staff_users -> authors (author_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     article_authors,
+    article_changes,
     article_daily_views,
     article_related,
     article_revisions,
@@ -235,6 +256,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     authors,
     categories,
+    gone_articles,
     login_throttle,
     media,
     refresh_tokens,

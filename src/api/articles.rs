@@ -445,6 +445,7 @@ pub(crate) async fn summaries(
         (status = 301, description = "The article was renamed; `Location` has its current address"),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No published article has this slug", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The article was published and has been taken down (unpublished, archived, deleted or moved to a later date); said for NEWSROOM_CHANGES_DAYS days", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/articles/{slug}")]
@@ -471,10 +472,18 @@ pub async fn get_article(
                     .insert_header((actix_web::http::header::LOCATION, location))
                     .finish())
             }
+            None if crate::models::sync::gone_by_slug(&mut conn, &slug).await? => Err(gone(&slug)),
             None => Err(ApiError::not_found("article", &slug)),
         };
     };
     article_response(&state, &conn, row, fields, with_related).await
+}
+
+/// The answer for an article that was public and is not any more.
+fn gone(key: &str) -> ApiError {
+    ApiError::Gone(format!(
+        "the article `{key}` was published and has been taken down"
+    ))
 }
 
 /// Get a published article by id.
@@ -490,6 +499,7 @@ pub async fn get_article(
         (status = 200, description = "The article", body = ArticleResponse),
         (status = 400, description = "The id or a parameter is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No published article has this id", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The article was published and has been taken down; said for NEWSROOM_CHANGES_DAYS days", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/articles/id/{id}")]
@@ -501,10 +511,15 @@ pub async fn get_article_by_id(
     let raw = path.into_inner();
     let id = params::positive("id", &raw)?;
     let (fields, with_related) = article_options(&query)?;
-    let conn = state.conn().await?;
-    let row = article::find_visible_by_id(&conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("article", raw))?;
+    let mut conn = state.conn().await?;
+    let Some(row) = article::find_visible_by_id(&conn, id).await? else {
+        return Err(
+            match crate::models::sync::gone_by_id(&mut conn, id).await? {
+                Some(_) => gone(&raw),
+                None => ApiError::not_found("article", raw),
+            },
+        );
+    };
     article_response(&state, &conn, row, fields, with_related).await
 }
 

@@ -7,6 +7,7 @@ pub mod articles;
 pub mod auth;
 pub mod authors;
 pub mod categories;
+pub mod changes;
 pub mod most_read;
 pub mod params;
 pub mod search;
@@ -95,10 +96,13 @@ impl AppState {
         let mut change = Change::default();
         AnsiTransactionManager::begin_transaction(conn).await?;
         let done = match work(conn, &mut change).await {
-            Ok(out) => purge::notify(conn, change.keys())
-                .await
-                .map(|()| out)
-                .map_err(ApiError::from),
+            Ok(out) => async {
+                crate::models::change::record(conn, &change).await?;
+                purge::notify(conn, change.keys()).await
+            }
+            .await
+            .map(|()| out)
+            .map_err(ApiError::from),
             Err(e) => Err(e),
         };
         match done {
@@ -147,6 +151,7 @@ pub fn config(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .service(articles::list_articles)
             .service(most_read::list_most_read)
+            .service(changes::list_changes)
             .service(most_read::record_view)
             .service(search::suggest_titles)
             .service(search::search_articles)

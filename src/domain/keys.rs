@@ -155,6 +155,7 @@ impl Placement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shown {
     pub id: i64,
+    pub slug: String,
     pub placement: Placement,
 }
 
@@ -190,6 +191,7 @@ mod tests {
 
     fn shown(category: i64, tags: &[i64]) -> Shown {
         Shown {
+            slug: "a".into(),
             id: 7,
             placement: Placement {
                 categories: vec![category, 1],

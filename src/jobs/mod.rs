@@ -1,5 +1,6 @@
-//! Work outside requests: purge fan-out (LISTEN/NOTIFY and the edge) and
-//! the timer that purges scheduled articles when they come due.
+//! Work outside requests: purge fan-out (LISTEN/NOTIFY and the edge), the
+//! timer that purges scheduled articles when they come due, and the hourly
+//! pruning of the change feed.
 
 pub mod purge;
 pub mod schedule;
@@ -27,5 +28,28 @@ pub fn start(state: &AppState) {
     }
     if let Some((queue, urls)) = edge {
         actix_web::rt::spawn(purge::send_to_edge(queue, urls));
+    }
+    actix_web::rt::spawn(prune_changes(state.clone()));
+}
+
+/// Forgets change-feed rows and tombstones past their keeping, hourly
+/// (every instance does it; the deletes are idempotent).
+async fn prune_changes(state: AppState) {
+    let days = i64::try_from(state.settings.changes_days).unwrap_or(i64::MAX);
+    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let pruned = async {
+            let mut conn = state.pool.get().await?;
+            anyhow::Ok(crate::models::sync::prune(&mut conn, days).await?)
+        }
+        .await;
+        match pruned {
+            Ok(0) => {}
+            Ok(n) => {
+                log::info!("change feed: forgot {n} changes and tombstones older than {days} days")
+            }
+            Err(e) => log::warn!("pruning the change feed failed (next hour again): {e}"),
+        }
     }
 }

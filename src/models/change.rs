@@ -1,8 +1,10 @@
-//! What a write changed, as the surrogate keys it purges.
+//! What a write changed, as the surrogate keys it purges and the entries
+//! of the change feed it adds.
 //!
 //! A staff write runs through `AppState::change`, which hands its work a
-//! [`Change`] to name what it touched; the keys are queued for every
-//! instance in the same transaction and purged after the commit.
+//! [`Change`] to name what it touched; in the same transaction the keys
+//! are queued for every instance and the feed's rows written ([`record`]),
+//! and the keys are purged after the commit.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -10,11 +12,13 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::keys::{self, Keys, Placement, Shown};
 use crate::models::category::CategoryTree;
-use crate::schema::{article_authors, article_tags, articles};
+use crate::schema::{article_authors, article_changes, article_tags, articles, gone_articles};
 
 #[derive(Debug, Default)]
 pub struct Change {
     keys: Keys,
+    /// How readers saw each article written, before and after.
+    articles: Vec<(i64, Option<Shown>, Option<Shown>)>,
 }
 
 impl Change {
@@ -53,8 +57,64 @@ impl Change {
         let after = shown(conn, id, Utc::now()).await?;
         self.keys
             .extend(&keys::article_change(id, before.as_ref(), after.as_ref()));
+        if before.is_some() || after.is_some() {
+            self.articles.push((id, before, after));
+        }
         Ok(())
     }
+}
+
+/// Writes the change feed's rows for `change` (in its transaction): one for
+/// every article readers saw change, where it was before and after, and the
+/// tombstone of one that stopped being public (gone again when it is back).
+pub async fn record(conn: &mut AsyncPgConnection, change: &Change) -> QueryResult<()> {
+    for (id, before, after) in &change.articles {
+        let mut categories: Vec<i64> = Vec::new();
+        let mut tags: Vec<i64> = Vec::new();
+        let mut authors: Vec<i64> = Vec::new();
+        for placement in [before, after].into_iter().flatten().map(|s| &s.placement) {
+            categories.extend(&placement.categories);
+            tags.extend(&placement.tags);
+            authors.extend(&placement.authors);
+        }
+        for list in [&mut categories, &mut tags, &mut authors] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        diesel::insert_into(article_changes::table)
+            .values((
+                article_changes::article_id.eq(id),
+                article_changes::categories.eq(categories),
+                article_changes::tags.eq(tags),
+                article_changes::authors.eq(authors),
+            ))
+            .execute(conn)
+            .await?;
+        match (before, after) {
+            (Some(was), None) => {
+                diesel::insert_into(gone_articles::table)
+                    .values((
+                        gone_articles::article_id.eq(id),
+                        gone_articles::slug.eq(&was.slug),
+                    ))
+                    .on_conflict(gone_articles::article_id)
+                    .do_update()
+                    .set((
+                        gone_articles::slug.eq(&was.slug),
+                        gone_articles::gone_at.eq(diesel::dsl::now),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            (_, Some(_)) => {
+                diesel::delete(gone_articles::table.find(id))
+                    .execute(conn)
+                    .await?;
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(())
 }
 
 /// How the public sees article `id` at `now`: `None` when it is not public
@@ -64,10 +124,11 @@ pub async fn shown(
     id: i64,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Shown>> {
-    type Row = (i64, bool, Option<DateTime<Utc>>, bool, String);
+    type Row = (String, i64, bool, Option<DateTime<Utc>>, bool, String);
     let row: Option<Row> = articles::table
         .find(id)
         .select((
+            articles::slug,
             articles::category_id,
             articles::public_status,
             articles::published_at,
@@ -77,7 +138,7 @@ pub async fn shown(
         .first(conn)
         .await
         .optional()?;
-    let Some((category_id, public, published_at, featured, language)) = row else {
+    let Some((slug, category_id, public, published_at, featured, language)) = row else {
         return Ok(None);
     };
     if !public || published_at.is_none_or(|t| t > now) {
@@ -100,6 +161,7 @@ pub async fn shown(
     categories.extend(tree.ancestors(category_id).iter().rev().map(|c| c.id));
     Ok(Some(Shown {
         id,
+        slug,
         placement: Placement {
             categories,
             tags,

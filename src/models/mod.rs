@@ -12,6 +12,7 @@ pub mod related;
 pub mod search;
 pub mod sql;
 pub mod staff;
+pub mod sync;
 pub mod tag;
 
 use chrono::Utc;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod articles;
+mod changes;
 mod cli;
 mod cluster;
 mod delivery;

@@ -1,0 +1,2 @@
+DROP TABLE gone_articles;
+DROP TABLE article_changes;
