@@ -22,7 +22,6 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -91,10 +90,8 @@ struct Anonymous {
 
 /// Shared by every worker: the key cache, the buckets and the usage counts.
 pub struct Partners {
-    keys: Option<moka::sync::Cache<[u8; 32], Lookup>>,
-    /// Bumped whenever keys change here, so a lookup that read the
-    /// database before the change does not put its stale answer back.
-    generation: AtomicU64,
+    /// By the secret's SHA-256: what it names, once looked up.
+    keys: Option<moka::sync::Cache<[u8; 32], Arc<tokio::sync::OnceCell<Lookup>>>>,
     buckets: RwLock<HashMap<i64, Arc<Bucket>>>,
     anonymous: Option<Anonymous>,
     pub usage: UsageCounter,
@@ -120,7 +117,6 @@ impl Partners {
         });
         Self {
             keys,
-            generation: AtomicU64::new(0),
             buckets: RwLock::default(),
             anonymous,
             usage: UsageCounter::new(settings.timezone),
@@ -129,7 +125,6 @@ impl Partners {
 
     /// Forgets what was looked up: after a key changed on this instance.
     pub fn forget(&self, revoked: Option<i64>) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(keys) = &self.keys {
             keys.invalidate_all();
         }
@@ -168,35 +163,18 @@ impl Partners {
     ) -> Result<Arc<KnownKey>, ApiError> {
         let unknown =
             || ApiError::Unauthorized("the API key is not one this service issued".into());
+        let prefix = partners::lookup_of(secret).ok_or_else(unknown)?;
         let hash = partners::hash(secret);
-        let cached = self.keys.as_ref().and_then(|keys| keys.get(&hash));
-        let lookup = match cached {
-            Some(lookup) => lookup,
-            None => {
-                let prefix = partners::lookup_of(secret).ok_or_else(unknown)?;
-                let generation = self.generation.load(Ordering::SeqCst);
-                let mut conn = state.conn().await?;
-                let row = store::find_by_prefix(&mut conn, prefix).await?;
-                let lookup = match row {
-                    Some(row) if partners::same_hash(&row.secret_hash, &hash) => {
-                        Lookup::Key(Arc::new(KnownKey {
-                            id: row.id,
-                            scopes: row.scopes(),
-                            per_minute: u32::try_from(row.per_minute).unwrap_or(1).max(1),
-                            burst: u32::try_from(row.burst).unwrap_or(1).max(1),
-                            expires_at: row.expires_at,
-                            revoked: row.revoked_at.is_some(),
-                        }))
-                    }
-                    _ => Lookup::Unknown,
-                };
-                if let Some(keys) = &self.keys
-                    && self.generation.load(Ordering::SeqCst) == generation
-                {
-                    keys.insert(hash, lookup.clone());
-                }
-                lookup
+        let lookup = match &self.keys {
+            Some(keys) => {
+                // Requests with the same key while it is looked up wait
+                // for that one query instead of sending their own.
+                let slot = keys.get_with(hash, Arc::default);
+                slot.get_or_try_init(|| find(state, prefix, &hash))
+                    .await?
+                    .clone()
             }
+            None => find(state, prefix, &hash).await?,
         };
         // Only the holder of the right secret learns why it stopped working.
         match lookup {
@@ -259,6 +237,25 @@ impl Partners {
             anonymous.limiter.clock(),
         ))
     }
+}
+
+/// The key a secret's prefix names, if the secret's hash matches its own.
+async fn find(state: &AppState, prefix: &str, hash: &[u8; 32]) -> Result<Lookup, ApiError> {
+    let mut conn = state.conn().await?;
+    let row = store::find_by_prefix(&mut conn, prefix).await?;
+    Ok(match row {
+        Some(row) if partners::same_hash(&row.secret_hash, hash) => {
+            Lookup::Key(Arc::new(KnownKey {
+                id: row.id,
+                scopes: row.scopes(),
+                per_minute: u32::try_from(row.per_minute).unwrap_or(1).max(1),
+                burst: u32::try_from(row.burst).unwrap_or(1).max(1),
+                expires_at: row.expires_at,
+                revoked: row.revoked_at.is_some(),
+            }))
+        }
+        _ => Lookup::Unknown,
+    })
 }
 
 fn new_bucket(key: &KnownKey) -> Arc<Bucket> {
