@@ -22,6 +22,11 @@
 # Besides single hot URLs, it measures a long tail: article reads drawn from
 # a Zipf(s=1) law over every published article, newest most read
 # (bench/zipf.lua), with the cache off and with the default settings.
+#
+# The per-address limit for anonymous readers is raised far above what wrk
+# (one address) sends, so the runs measure what the limiter costs, not its
+# 429s; "article by slug, keyed" reads with a partner key (X-Api-Key) whose
+# limit is as high, to compare with the anonymous read.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -113,6 +118,7 @@ start_newsroom() { # CACHE_TTL, or "default" for serve's own default (the cache 
     fi
     # `env` runs the server in its own place, so SERVER_PID is the server's.
     env -u DATABASE_URL -u NEWSROOM_CACHE_TTL NEWSROOM_ADDR="127.0.0.1:$NEWSROOM_PORT" RUST_LOG=warn "${cache[@]}" \
+        NEWSROOM_RATE_LIMIT_ANON_PER_MIN=100000000 NEWSROOM_RATE_LIMIT_ANON_BURST=100000 \
         "$BIN" --data-dir "$DATA_DIR" serve >>"$OUT/newsroom-ttl$ttl.log" 2>&1 9>&- &
     SERVER_PID=$!
     wait_ready "http://127.0.0.1:$NEWSROOM_PORT/readyz"
@@ -182,15 +188,16 @@ wrk_file() { # NAME MODE -> where bench writes wrk's output
     printf '%s/wrk-%s.txt' "$OUT" "$(printf '%s' "$1-$2" | tr -c 'A-Za-z0-9-' '-')"
 }
 
+WRK_HEADERS=() # extra wrk arguments (-H "Name: value") for the next runs
 bench() { # NAME MODE URL [ZIPF_SCRIPT SLUG_FILE [fixed]]
     # With a script, wrk draws the requests itself (bench/zipf.lua) and the
     # warm-up draws with other seeds than the measured run. WARMUP (seconds)
     # and HEADER (one request header) may be set for one call.
     local name=$1 mode=$2 url=$3
-    local file warm=() measured=() sampler=""
+    local file warm=("${WRK_HEADERS[@]}") measured=("${WRK_HEADERS[@]}") sampler=""
     if [[ -n "${HEADER:-}" ]]; then
-        warm=(-H "$HEADER")
-        measured=(-H "$HEADER")
+        warm+=(-H "$HEADER")
+        measured+=(-H "$HEADER")
     fi
     if (($# > 3)); then
         warm+=(-s "$4" "$url" -- "$5" 1 1001 "${@:6}")
@@ -395,6 +402,9 @@ start_newsroom 0
 run_newsroom_set() { # MODE
     local mode=$1 base="http://127.0.0.1:$NEWSROOM_PORT/api/v1"
     bench "article by slug" "$mode" "$base/articles/$SLUG"
+    WRK_HEADERS=(-H "X-Api-Key: $PARTNER_KEY")
+    bench "article by slug, keyed" "$mode" "$base/articles/$SLUG"
+    WRK_HEADERS=()
     bench "newest 20 in category" "$mode" "$base/articles?category=$CATEGORY&limit=20"
     bench "page 1" "$mode" "$base/articles?limit=20"
     bench "page $PAGE_NAME" "$mode" "$base/articles?limit=20&cursor=$CURSOR"
@@ -404,6 +414,11 @@ run_newsroom_set() { # MODE
     bench "search, rare term" "$mode" "$base/search?q=$(urlq "$RARE_Q")"
     bench "suggest" "$mode" "$base/search/suggest?q=$(urlq "$SUGGEST_Q")"
 }
+
+# A partner key for the keyed reads, with a limit wrk cannot reach.
+PARTNER_KEY=$(env -u DATABASE_URL RUST_LOG=warn "$BIN" --data-dir "$DATA_DIR" key create \
+    --name "bench/run.sh $STAMP" --per-minute 1000000 --burst 100000 | sed -n 's/^secret[^:]*: //p')
+[[ "$PARTNER_KEY" == nr_live_* ]] || die "no partner key was created"
 
 LONG_TAIL="long tail, Zipf(1) over $(python3 -c 'import sys; print(f"{int(sys.argv[1]):,}")' "$PUBLISHED") articles"
 long_tail() { # MODE WARM-UP-SECONDS

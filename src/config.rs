@@ -38,6 +38,52 @@ pub enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage partner API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key; its secret is printed once and never again.
+    Create {
+        /// Who the key is for (1 to 200 characters).
+        #[arg(long)]
+        name: String,
+        /// How to reach them: an email address, a URL, a name.
+        #[arg(long, default_value = "")]
+        contact: String,
+        /// `read` (implied) or `full_text`; repeat for several.
+        #[arg(long = "scope", value_parser = ["read", "full_text"])]
+        scopes: Vec<String>,
+        /// Requests per minute (default 1200).
+        #[arg(long)]
+        per_minute: Option<i64>,
+        /// Requests allowed at once on top of the steady rate (default 120).
+        #[arg(long)]
+        burst: Option<i64>,
+        /// When the key stops working, RFC 3339 (`2027-01-01T00:00:00+07:00`).
+        #[arg(long, value_parser = rfc3339)]
+        expires: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Give a key a new secret, printed once; the old one stops working.
+    Rotate {
+        /// The key's id, as `key list` shows it.
+        id: i64,
+    },
+    /// Revoke a key for good.
+    Revoke {
+        /// The key's id, as `key list` shows it.
+        id: i64,
+    },
+}
+
+fn rfc3339(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,6 +283,30 @@ pub struct Options {
         global = true
     )]
     pub stale_if_error: u32,
+    /// Requests per minute that each client address without an API key may
+    /// make to the public API, per instance (GCRA: this steady rate, plus
+    /// bursts of NEWSROOM_RATE_LIMIT_ANON_BURST). 0 turns the limit off.
+    #[arg(
+        long,
+        env = "NEWSROOM_RATE_LIMIT_ANON_PER_MIN",
+        default_value_t = 600,
+        global = true
+    )]
+    pub rate_limit_anon_per_min: u32,
+    /// Requests an anonymous client address may make at once.
+    #[arg(long, env = "NEWSROOM_RATE_LIMIT_ANON_BURST", default_value_t = 200, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_anon_burst: u32,
+    /// Seconds an instance remembers a checked API key. A change made on
+    /// an instance applies there at once; other instances see it within
+    /// this time. 0: every keyed request reads the key from the database.
+    #[arg(
+        long,
+        env = "NEWSROOM_API_KEY_CACHE_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub api_key_cache_secs: u64,
 }
 
 impl Options {
@@ -307,6 +377,9 @@ impl Options {
                 self.stale_while_revalidate,
                 self.stale_if_error,
             ),
+            anon_per_minute: self.rate_limit_anon_per_min,
+            anon_burst: self.rate_limit_anon_burst,
+            api_key_cache_secs: self.api_key_cache_secs,
             tokens: TokenKeys::new(
                 &secret,
                 chrono::Duration::seconds(self.access_token_ttl),
@@ -341,6 +414,11 @@ pub struct Settings {
     pub cors: CorsOrigins,
     /// `Cache-Control` of public responses, per kind.
     pub cache_control: CachePolicy,
+    /// Requests per minute per anonymous client address (0: no limit).
+    pub anon_per_minute: u32,
+    pub anon_burst: u32,
+    /// How long a checked API key is remembered (0: not at all).
+    pub api_key_cache_secs: u64,
     pub tokens: TokenKeys,
 }
 
@@ -360,6 +438,11 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             cors: CorsOrigins::default(),
             cache_control: CachePolicy::default(),
+            // Off unless asked for, as the response cache is: tests and
+            // development runs send bursts from one address.
+            anon_per_minute: 0,
+            anon_burst: 200,
+            api_key_cache_secs: 10,
             tokens: TokenKeys::new(
                 &TokenKeys::random_secret(),
                 chrono::Duration::minutes(15),

@@ -90,6 +90,9 @@ pub enum ApiError {
     CorsRejected(String),
     #[error("too many failed attempts; retry in {0} seconds")]
     TooManyRequests(i64),
+    /// A rate limit (`http::ratelimit`): the detail names whose and what.
+    #[error("{detail}")]
+    RateLimited { retry_after: u64, detail: String },
     #[error("the database is not reachable; retry shortly")]
     Unavailable(String),
     #[error("an internal error occurred")]
@@ -131,6 +134,7 @@ impl ApiError {
             Self::VersionMismatch { .. } => "version_mismatch",
             Self::PreconditionRequired => "precondition_required",
             Self::TooManyRequests(_) => "too_many_requests",
+            Self::RateLimited { .. } => "rate_limited",
             Self::CorsRejected(_) => "cors_rejected",
         }
     }
@@ -162,6 +166,7 @@ impl ApiError {
             Self::VersionMismatch { .. } => "Version mismatch",
             Self::PreconditionRequired => "Precondition required",
             Self::TooManyRequests(_) => "Too many requests",
+            Self::RateLimited { .. } => "Rate limit exceeded",
             Self::CorsRejected(_) => "Cross-origin request rejected",
         }
     }
@@ -211,7 +216,7 @@ impl ResponseError for ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -235,6 +240,9 @@ impl ResponseError for ApiError {
             }
             Self::TooManyRequests(seconds) => {
                 response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            Self::RateLimited { retry_after, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"newsroom\""));

@@ -14,6 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod models;
 pub mod openapi;
+pub mod partners;
 pub mod schema;
 pub mod seed;
 pub mod users;
@@ -30,6 +31,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::AppState;
 use crate::api::system::{ServedSpec, fallback, openapi_json};
+use crate::http::ratelimit::Partners;
 
 /// Largest JSON request body accepted.
 const JSON_LIMIT: usize = 2 * 1024 * 1024;
@@ -40,6 +42,8 @@ pub struct Shared {
     state: web::Data<AppState>,
     spec: web::Data<ServedSpec>,
     routes: http::cors::RouteMethods,
+    /// Partner keys, rate limits and usage counts.
+    partners: web::Data<Partners>,
 }
 
 impl Shared {
@@ -54,6 +58,17 @@ impl Shared {
         self.state.flush_views_after_stop().await
     }
 
+    /// Writes buffered partner key usage after the server has stopped
+    /// (on a connection of its own, as `flush_views_after_stop` does).
+    pub async fn flush_usage_after_stop(&self) -> anyhow::Result<i64> {
+        use deadpool::managed::Manager as _;
+        if self.partners.usage.pending() == 0 {
+            return Ok(0);
+        }
+        let mut conn = self.state.pool.manager().create().await?;
+        Ok(self.partners.usage.flush(&mut conn).await?)
+    }
+
     /// Whether the response cache keeps responses now (it does once it
     /// hears purges).
     pub fn is_caching(&self) -> bool {
@@ -64,6 +79,7 @@ impl Shared {
         let spec = openapi::spec();
         Self {
             routes: http::cors::RouteMethods::from_spec(&spec),
+            partners: web::Data::new(Partners::new(&state.settings)),
             state: web::Data::new(state),
             spec: web::Data::new(ServedSpec::new(&spec)),
         }
@@ -87,6 +103,7 @@ pub fn build_app(
         .into_utoipa_app()
         .app_data(shared.state)
         .app_data(shared.spec)
+        .app_data(shared.partners)
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(
             web::JsonConfig::default()
@@ -117,6 +134,11 @@ pub fn build_app(
     .wrap(actix_web::middleware::Compress::default())
     // ETags, surrogate keys, and public reads kept compressed until purged.
     .wrap(actix_web::middleware::from_fn(http::cache::cache_and_etag))
+    // Keys checked and limits counted before the cache may answer; inside
+    // CORS, so a browser can read a 401 or 429.
+    .wrap(actix_web::middleware::from_fn(
+        http::ratelimit::keys_and_limits,
+    ))
     .wrap(cors)
     .wrap(actix_web::middleware::from_fn(http::request::prepare))
     // Every body is what its Content-Type says: no browser sniffs JSON
@@ -139,6 +161,7 @@ pub fn serve(
         server = server.workers(workers);
     }
     let state = shared.state.clone();
+    let partners = shared.partners.clone();
     jobs::start(&state);
     let every = std::time::Duration::from_secs(state.settings.view_flush_secs.max(1));
     actix_web::rt::spawn(async move {
@@ -149,6 +172,19 @@ pub fn serve(
             if let Err(e) = state.flush_views().await {
                 log::warn!("writing view counts failed (kept for the next try): {e}");
             }
+            if let Err(e) = partners.flush_usage(&state.pool).await {
+                log::warn!("writing API key usage failed (kept for the next try): {e}");
+            }
+        }
+    });
+    let partners = shared.partners.clone();
+    actix_web::rt::spawn(async move {
+        // Addresses back to a full bucket are forgotten, so the map holds
+        // only those active in the last minute or so.
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            partners.housekeeping();
         }
     });
     Ok(server.run())

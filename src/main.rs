@@ -80,6 +80,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = AsyncPgConnection::establish(&url).await?;
             newsroom::users::run(&mut conn, command).await?;
         }
+        Command::Key(command) => {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            newsroom::partners::cli::run(&mut conn, command).await?;
+        }
         Command::Openapi => unreachable!("handled above"),
     }
     drop(cluster);
@@ -121,6 +125,7 @@ async fn serve(
         .await
         .context("running the HTTP server")?;
     let written = shared.flush_views_after_stop().await?;
-    log::info!("stopped; wrote {written} buffered view(s)");
+    let used = shared.flush_usage_after_stop().await?;
+    log::info!("stopped; wrote {written} buffered view(s) and {used} keyed request(s)");
     Ok(())
 }

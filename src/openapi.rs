@@ -25,7 +25,14 @@ s-maxage=…, stale-while-revalidate=…, stale-if-error=…` and the surrogate 
 what they show (`Surrogate-Key` and `xkey`): shared caches may keep them until a \
 purge names one of those keys, which every write sends. Bodies over 1 KB are \
 compressed (`br`, `zstd`, `gzip`) as `Accept-Encoding` asks. Browsers on listed \
-origins may call the API (CORS; see the README).",
+origins may call the API (CORS; see the README).\n\n\
+Partners send their API key as `Authorization: Bearer nr_live_…` or \
+`X-Api-Key: nr_live_…` (schemes `api_key_bearer` and `api_key`; public \
+operations also work without one). An unknown, revoked or expired key is a \
+401, never an anonymous read. Each key has its own limit; readers without \
+a key are limited per client address. Limited responses carry \
+`RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-11), \
+and a request over the limit is a 429 with `Retry-After`.",
         license(name = "MIT", identifier = "MIT")
     ),
     // Relative: the host that serves this document (a deployment's own
@@ -42,7 +49,7 @@ origins may call the API (CORS; see the README).",
         (name = "admin", description = "The editorial write API (staff only)"),
     ),
     components(schemas(Problem)),
-    modifiers(&BearerAuth, &ClosedBlocks)
+    modifiers(&BearerAuth, &PartnerKeys, &ClosedBlocks)
 )]
 pub struct ApiDoc;
 
@@ -60,6 +67,39 @@ impl utoipa::Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("An access token from `POST /api/v1/auth/login`."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Declares the two ways a partner sends its key (`http::ratelimit`).
+struct PartnerKeys;
+
+impl utoipa::Modify for PartnerKeys {
+    fn modify(&self, spec: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = spec.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Api-Key",
+                "A partner key (`nr_live_…`), optional on public operations: it raises \
+                 the rate limit to the key's own and, with the `full_text` scope, \
+                 unlocks full text where others get excerpts.",
+            ))),
+        );
+        components.add_security_scheme(
+            "api_key_bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("nr_live_<prefix>_<random>")
+                    .description(Some(
+                        "The same partner key in `Authorization: Bearer nr_live_…`.",
+                    ))
                     .build(),
             ),
         );
@@ -95,6 +135,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::api::config)
         .split_for_parts();
+    document_partner_access(&mut spec);
     document_request_ids(&mut spec);
     document_caching(&mut spec);
     spec
@@ -249,6 +290,107 @@ fn document_caching(spec: &mut utoipa::openapi::OpenApi) {
         get.responses
             .responses
             .insert("304".into(), RefOr::T(not_modified));
+    }
+}
+
+/// Public operations take an optional partner key and are rate limited
+/// (`http::ratelimit`): the key header, the limit headers, 401 and 429.
+fn document_partner_access(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let key = ParameterBuilder::new()
+        .name("X-Api-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "A partner key, instead of `Authorization: Bearer nr_live_…`. Without one the \
+             request is anonymous and limited per client address.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^nr_live_[a-z2-7]{8}_[A-Za-z0-9]{43}$")),
+        ))
+        .example(Some(serde_json::json!(
+            "nr_live_k3q7xz2a_8Jd0TqQeV3mXr5pLw2Zs7YbNc1HfKu6AoGi9Ee4Rt0Vy"
+        )))
+        .build();
+    let limit_headers = [
+        (
+            "RateLimit-Policy",
+            string_header(
+                "The limit that applies (draft-ietf-httpapi-ratelimit-headers-11): `partner` \
+                 for a key, `anonymous` per client address; `q` requests per `w` seconds, \
+                 with bursts of `newsroom-burst`. Per instance. Absent for staff and when \
+                 anonymous reads are not limited.",
+                "\"partner\";q=1200;w=60;newsroom-burst=120",
+            ),
+        ),
+        (
+            "RateLimit",
+            string_header(
+                "Requests left now (`r`) and seconds until the next one is restored (`t`).",
+                "\"partner\";r=119;t=1",
+            ),
+        ),
+    ];
+    let problem = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build()
+    };
+    let unauthorized = ResponseBuilder::new()
+        .description(
+            "The API key sent is unknown, revoked or expired (`unauthorized`); nothing is \
+             served to it, not even what anonymous readers get.",
+        )
+        .content("application/problem+json", problem())
+        .build();
+    let mut too_many = ResponseBuilder::new()
+        .description("Over the key's or the address's limit (`rate_limited`): retry later.")
+        .content("application/problem+json", problem())
+        .header(
+            "Retry-After",
+            string_header("Seconds to wait before the next request is allowed.", "1"),
+        )
+        .build();
+    for (name, header) in &limit_headers {
+        too_many
+            .headers
+            .insert((*name).into(), RefOr::T(header.clone()));
+    }
+    for (path, item) in spec.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/") || crate::http::is_staff_path(path) {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(RefOr::T(key.clone()));
+            let responses = &mut operation.responses.responses;
+            for (status, response) in responses.iter_mut() {
+                if let (true, RefOr::T(response)) = (status.starts_with('2'), response) {
+                    for (name, header) in &limit_headers {
+                        response
+                            .headers
+                            .insert((*name).into(), RefOr::T(header.clone()));
+                    }
+                }
+            }
+            responses
+                .entry("401".into())
+                .or_insert_with(|| RefOr::T(unauthorized.clone()));
+            responses.insert("429".into(), RefOr::T(too_many.clone()));
+        }
     }
 }
 

@@ -7,6 +7,34 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    api_key_daily_usage (key_id, day) {
+        key_id -> Int8,
+        day -> Date,
+        requests -> Int8,
+        limited -> Int8,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Int8,
+        name -> Text,
+        contact -> Text,
+        scopes -> Array<Nullable<Text>>,
+        per_minute -> Int4,
+        burst -> Int4,
+        prefix -> Text,
+        secret_hash -> Bytea,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        created_by -> Nullable<Int8>,
+        updated_at -> Timestamptz,
+        rotated_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     article_authors (article_id, author_id) {
         article_id -> Int8,
         author_id -> Int8,
@@ -229,6 +257,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_key_daily_usage -> api_keys (key_id));
+diesel::joinable!(api_keys -> staff_users (created_by));
 diesel::joinable!(article_authors -> articles (article_id));
 diesel::joinable!(article_authors -> authors (author_id));
 diesel::joinable!(article_daily_views -> articles (article_id));
@@ -245,6 +275,8 @@ diesel::joinable!(staff_sessions -> staff_users (user_id));
 diesel::joinable!(staff_users -> authors (author_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_key_daily_usage,
+    api_keys,
     article_authors,
     article_changes,
     article_daily_views,

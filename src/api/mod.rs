@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource, composed under `/api/v1`.
 
 pub mod admin;
+pub mod admin_keys;
 pub mod admin_taxonomy;
 pub mod admin_users;
 pub mod articles;
@@ -193,6 +194,13 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(admin_users::list_staff_users)
             .service(admin_users::create_staff_user)
             .service(admin_users::update_staff_user)
+            .service(admin_keys::create_api_key)
+            .service(admin_keys::list_api_keys)
+            .service(admin_keys::get_api_key)
+            .service(admin_keys::update_api_key)
+            .service(admin_keys::rotate_api_key)
+            .service(admin_keys::revoke_api_key)
+            .service(admin_keys::list_api_key_usage)
             .service(admin_taxonomy::create_category)
             .service(admin_taxonomy::update_category)
             .service(admin_taxonomy::delete_category),

@@ -34,4 +34,5 @@ pub mod cache;
 pub mod cache_control;
 pub mod client;
 pub mod cors;
+pub mod ratelimit;
 pub mod request;

@@ -12,6 +12,7 @@ mod errors;
 mod fixtures;
 mod hardening;
 mod harness;
+mod partners;
 mod permissions;
 mod properties;
 mod purge;
