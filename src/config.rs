@@ -231,6 +231,18 @@ pub struct Options {
         global = true
     )]
     pub stale_if_error: u32,
+    /// The publication's name, as feeds and the Google News sitemap show it.
+    #[arg(
+        long,
+        env = "NEWSROOM_SITE_NAME",
+        default_value = "Newsroom",
+        global = true
+    )]
+    pub site_name: String,
+    /// Articles in each RSS and JSON feed, newest first (1 to 500).
+    #[arg(long, env = "NEWSROOM_FEED_ITEMS", default_value_t = 50, global = true,
+          value_parser = clap::value_parser!(u16).range(1..=500))]
+    pub feed_items: u16,
 }
 
 impl Options {
@@ -300,6 +312,8 @@ impl Options {
                 self.stale_while_revalidate,
                 self.stale_if_error,
             ),
+            site_name: self.site_name.trim().to_owned(),
+            feed_items: self.feed_items,
             tokens: TokenKeys::new(
                 &secret,
                 chrono::Duration::seconds(self.access_token_ttl),
@@ -332,6 +346,10 @@ pub struct Settings {
     pub cors: CorsOrigins,
     /// `Cache-Control` of public responses, per kind.
     pub cache_control: CachePolicy,
+    /// The publication's name in feeds and the news sitemap.
+    pub site_name: String,
+    /// Articles per RSS / JSON feed.
+    pub feed_items: u16,
     pub tokens: TokenKeys,
 }
 
@@ -350,6 +368,8 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             cors: CorsOrigins::default(),
             cache_control: CachePolicy::default(),
+            site_name: "Newsroom".into(),
+            feed_items: 50,
             tokens: TokenKeys::new(
                 &TokenKeys::random_secret(),
                 chrono::Duration::minutes(15),

@@ -7,6 +7,7 @@ pub mod articles;
 pub mod auth;
 pub mod authors;
 pub mod categories;
+pub mod feeds;
 pub mod most_read;
 pub mod params;
 pub mod search;
@@ -159,6 +160,11 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(tags::get_tag)
             .service(authors::list_authors)
             .service(authors::get_author)
+            .service(feeds::get_rss_feed)
+            .service(feeds::get_json_feed)
+            .service(feeds::get_sitemap_index)
+            .service(feeds::get_sitemap)
+            .service(feeds::get_news_sitemap)
             .service(auth::login)
             .service(auth::refresh)
             .service(auth::logout)
@@ -192,6 +198,11 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(admin_taxonomy::update_category)
             .service(admin_taxonomy::delete_category),
     )
+    .service(feeds::redirect_feed_xml)
+    .service(feeds::redirect_rss)
+    .service(feeds::redirect_feed_json)
+    .service(feeds::redirect_sitemap)
+    .service(feeds::redirect_news_sitemap)
     .service(system::healthz)
     .service(system::readyz);
 }
