@@ -452,75 +452,25 @@ fn redirect(req: &HttpRequest, to: &str) -> HttpResponse {
         .finish()
 }
 
-/// Short address of the RSS feed.
-///
-/// Redirects (308, query kept) to `/api/v1/feeds/rss.xml`.
-#[utoipa::path(
-    operation_id = "redirect_feed_xml",
-    tag = "feeds",
-    security(),
-    params(FeedQuery),
-    responses((status = 308, description = "See `/api/v1/feeds/rss.xml`", headers(("Location" = String, description = "`/api/v1/feeds/rss.xml` with the same query"))))
-)]
-#[get("/feed.xml")]
-pub async fn redirect_feed_xml(req: HttpRequest) -> HttpResponse {
-    redirect(&req, "/api/v1/feeds/rss.xml")
-}
+// The short addresses are plain routes, like `/docs`: not operations of
+// the API, so not in its spec.
 
-/// Short address of the RSS feed.
-///
-/// Redirects (308, query kept) to `/api/v1/feeds/rss.xml`.
-#[utoipa::path(
-    operation_id = "redirect_rss",
-    tag = "feeds",
-    security(),
-    params(FeedQuery),
-    responses((status = 308, description = "See `/api/v1/feeds/rss.xml`", headers(("Location" = String, description = "`/api/v1/feeds/rss.xml` with the same query"))))
-)]
-#[get("/rss")]
+/// `/feed.xml` and `/rss`: the RSS feed.
 pub async fn redirect_rss(req: HttpRequest) -> HttpResponse {
     redirect(&req, "/api/v1/feeds/rss.xml")
 }
 
-/// Short address of the JSON Feed.
-///
-/// Redirects (308, query kept) to `/api/v1/feeds/feed.json`.
-#[utoipa::path(
-    operation_id = "redirect_feed_json",
-    tag = "feeds",
-    security(),
-    params(FeedQuery),
-    responses((status = 308, description = "See `/api/v1/feeds/feed.json`", headers(("Location" = String, description = "`/api/v1/feeds/feed.json` with the same query"))))
-)]
-#[get("/feed.json")]
-pub async fn redirect_feed_json(req: HttpRequest) -> HttpResponse {
+/// `/feed.json`: the JSON Feed.
+pub async fn redirect_json_feed(req: HttpRequest) -> HttpResponse {
     redirect(&req, "/api/v1/feeds/feed.json")
 }
 
-/// Short address of the sitemap index.
-///
-/// Redirects (308) to `/api/v1/sitemaps/index.xml`.
-#[utoipa::path(
-    operation_id = "redirect_sitemap",
-    tag = "feeds",
-    security(),
-    responses((status = 308, description = "See `/api/v1/sitemaps/index.xml`", headers(("Location" = String, description = "`/api/v1/sitemaps/index.xml`"))))
-)]
-#[get("/sitemap.xml")]
+/// `/sitemap.xml`: the sitemap index.
 pub async fn redirect_sitemap(req: HttpRequest) -> HttpResponse {
     redirect(&req, "/api/v1/sitemaps/index.xml")
 }
 
-/// Short address of the Google News sitemap.
-///
-/// Redirects (308) to `/api/v1/sitemaps/news.xml`.
-#[utoipa::path(
-    operation_id = "redirect_news_sitemap",
-    tag = "feeds",
-    security(),
-    responses((status = 308, description = "See `/api/v1/sitemaps/news.xml`", headers(("Location" = String, description = "`/api/v1/sitemaps/news.xml`"))))
-)]
-#[get("/news-sitemap.xml")]
+/// `/news-sitemap.xml`: the Google News sitemap.
 pub async fn redirect_news_sitemap(req: HttpRequest) -> HttpResponse {
     redirect(&req, "/api/v1/sitemaps/news.xml")
 }

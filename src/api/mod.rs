@@ -16,6 +16,7 @@ pub mod tags;
 
 use std::sync::Arc;
 
+use actix_web::web;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -198,11 +199,14 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(admin_taxonomy::update_category)
             .service(admin_taxonomy::delete_category),
     )
-    .service(feeds::redirect_feed_xml)
-    .service(feeds::redirect_rss)
-    .service(feeds::redirect_feed_json)
-    .service(feeds::redirect_sitemap)
-    .service(feeds::redirect_news_sitemap)
+    .route("/feed.xml", web::get().to(feeds::redirect_rss))
+    .route("/rss", web::get().to(feeds::redirect_rss))
+    .route("/feed.json", web::get().to(feeds::redirect_json_feed))
+    .route("/sitemap.xml", web::get().to(feeds::redirect_sitemap))
+    .route(
+        "/news-sitemap.xml",
+        web::get().to(feeds::redirect_news_sitemap),
+    )
     .service(system::healthz)
     .service(system::readyz);
 }
