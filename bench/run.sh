@@ -363,6 +363,12 @@ explain() { # TITLE SQL
         "SELECT id FROM articles WHERE $VISIBLE AND category_id = $ARTICLE_CATEGORY AND id <> $ARTICLE_ID ORDER BY published_at DESC, id DESC LIMIT 10;"
     explain "e) tag filter (tag $TAG_ID, the most used)" \
         "SELECT id FROM articles WHERE $VISIBLE AND id IN (SELECT article_id FROM article_tags WHERE tag_id = $TAG_ID) ORDER BY published_at DESC, id DESC LIMIT 21;"
+    explain "f) sitemap index: one seek per sitemap (articles_sitemap_pages)" \
+        "SELECT p.page, l.lastmod FROM generate_series(0, (SELECT coalesce(max(id), 0) FROM articles WHERE public_status) / 10000) AS p(page) CROSS JOIN LATERAL (SELECT a.updated_at AS lastmod FROM articles a WHERE a.public_status AND (a.id / 10000) = p.page AND a.published_at <= now() ORDER BY a.updated_at DESC LIMIT 1) l ORDER BY p.page;"
+    explain "g) one sitemap: an id range of the primary key" \
+        "SELECT slug, updated_at FROM articles WHERE $VISIBLE AND id >= 10000 AND id < 20000 ORDER BY id;"
+    explain "h) news sitemap: the last 48 hours, at most 1,000" \
+        "SELECT id, slug, title, published_at, language FROM articles WHERE $VISIBLE AND published_at >= now() - interval '48 hours' ORDER BY published_at DESC, id DESC LIMIT 1000;"
 } >"$OUT/plans.txt"
 
 # The search and related statements are built at run time (tiers, filters),
@@ -413,6 +419,8 @@ run_newsroom_set() { # MODE
     bench "search, common term" "$mode" "$base/search?q=$(urlq "$COMMON_Q")"
     bench "search, rare term" "$mode" "$base/search?q=$(urlq "$RARE_Q")"
     bench "suggest" "$mode" "$base/search/suggest?q=$(urlq "$SUGGEST_Q")"
+    bench "RSS feed of a category" "$mode" "$base/feeds/rss.xml?category=$CATEGORY"
+    bench "news sitemap" "$mode" "$base/sitemaps/news.xml"
 }
 
 # A partner key for the keyed reads, with a limit wrk cannot reach.

@@ -307,6 +307,18 @@ pub struct Options {
         global = true
     )]
     pub api_key_cache_secs: u64,
+    /// The publication's name, as feeds and the Google News sitemap show it.
+    #[arg(
+        long,
+        env = "NEWSROOM_SITE_NAME",
+        default_value = "Newsroom",
+        global = true
+    )]
+    pub site_name: String,
+    /// Articles in each RSS and JSON feed, newest first (1 to 500).
+    #[arg(long, env = "NEWSROOM_FEED_ITEMS", default_value_t = 50, global = true,
+          value_parser = clap::value_parser!(u16).range(1..=500))]
+    pub feed_items: u16,
 }
 
 impl Options {
@@ -380,6 +392,8 @@ impl Options {
             anon_per_minute: self.rate_limit_anon_per_min,
             anon_burst: self.rate_limit_anon_burst,
             api_key_cache_secs: self.api_key_cache_secs,
+            site_name: self.site_name.trim().to_owned(),
+            feed_items: self.feed_items,
             tokens: TokenKeys::new(
                 &secret,
                 chrono::Duration::seconds(self.access_token_ttl),
@@ -419,6 +433,10 @@ pub struct Settings {
     pub anon_burst: u32,
     /// How long a checked API key is remembered (0: not at all).
     pub api_key_cache_secs: u64,
+    /// The publication's name in feeds and the news sitemap.
+    pub site_name: String,
+    /// Articles per RSS / JSON feed.
+    pub feed_items: u16,
     pub tokens: TokenKeys,
 }
 
@@ -443,6 +461,8 @@ impl Default for Settings {
             anon_per_minute: 0,
             anon_burst: 200,
             api_key_cache_secs: 10,
+            site_name: "Newsroom".into(),
+            feed_items: 50,
             tokens: TokenKeys::new(
                 &TokenKeys::random_secret(),
                 chrono::Duration::minutes(15),

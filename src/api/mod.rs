@@ -9,6 +9,7 @@ pub mod auth;
 pub mod authors;
 pub mod categories;
 pub mod changes;
+pub mod feeds;
 pub mod most_read;
 pub mod params;
 pub mod search;
@@ -17,6 +18,7 @@ pub mod tags;
 
 use std::sync::Arc;
 
+use actix_web::web;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -165,6 +167,11 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(tags::get_tag)
             .service(authors::list_authors)
             .service(authors::get_author)
+            .service(feeds::get_rss_feed)
+            .service(feeds::get_json_feed)
+            .service(feeds::get_sitemap_index)
+            .service(feeds::get_sitemap)
+            .service(feeds::get_news_sitemap)
             .service(auth::login)
             .service(auth::refresh)
             .service(auth::logout)
@@ -204,6 +211,14 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(admin_taxonomy::create_category)
             .service(admin_taxonomy::update_category)
             .service(admin_taxonomy::delete_category),
+    )
+    .route("/feed.xml", web::get().to(feeds::redirect_rss))
+    .route("/rss", web::get().to(feeds::redirect_rss))
+    .route("/feed.json", web::get().to(feeds::redirect_json_feed))
+    .route("/sitemap.xml", web::get().to(feeds::redirect_sitemap))
+    .route(
+        "/news-sitemap.xml",
+        web::get().to(feeds::redirect_news_sitemap),
     )
     .service(system::healthz)
     .service(system::readyz);

@@ -577,11 +577,11 @@ pub async fn cache_and_etag(
     // The body comes back as it is; this layer compresses (once per entry).
     req.headers_mut().remove(header::ACCEPT_ENCODING);
     let response = next.call(req).await?;
-    let is_json = response
+    let keepable = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|ct| ct.as_bytes().starts_with(b"application/json"));
-    if response.status() != StatusCode::OK || !is_json {
+        .is_some_and(|ct| is_keepable(ct.as_bytes()));
+    if response.status() != StatusCode::OK || !keepable {
         // Gone or changed (a takedown answers 404): the stale copy must not
         // be handed out again. A server-side failure keeps it, so readers
         // get the last good answer while the database is away.
@@ -612,6 +612,19 @@ pub async fn cache_and_etag(
         cache.reweigh(&url, &cached);
     }
     Ok(ServiceResponse::new(http_req, response))
+}
+
+/// The content types kept: JSON, and the feeds and sitemaps (RSS, JSON
+/// Feed, XML), which are purged by the same keys.
+fn is_keepable(content_type: &[u8]) -> bool {
+    [
+        "application/json",
+        "application/feed+json",
+        "application/rss+xml",
+        "application/xml",
+    ]
+    .iter()
+    .any(|t| content_type.starts_with(t.as_bytes()))
 }
 
 /// The `Surrogate-Key` header a handler puts on its response.

@@ -10,6 +10,7 @@ pub mod editorial;
 pub mod media;
 pub mod related;
 pub mod search;
+pub mod sitemap;
 pub mod sql;
 pub mod staff;
 pub mod sync;

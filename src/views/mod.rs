@@ -16,6 +16,7 @@ use crate::models::category::{Category, CategoryTree};
 use crate::models::media::Media;
 use crate::models::tag::{Tag, TagRef};
 
+pub mod feed;
 pub mod keys;
 pub mod params;
 

@@ -9,6 +9,7 @@ mod cluster;
 mod delivery;
 mod demo;
 mod errors;
+mod feeds;
 mod fixtures;
 mod hardening;
 mod harness;
