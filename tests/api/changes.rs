@@ -162,8 +162,8 @@ async fn a_client_that_follows_the_feed_ends_with_the_public_set() {
                     match (round + k) % 6 {
                         0 => {
                             crate::hardening::patch(
-                                &app,
-                                &editor,
+                                app,
+                                editor,
                                 id,
                                 json!({"title": format!("Sửa {round}-{k}")}),
                             )
@@ -171,7 +171,7 @@ async fn a_client_that_follows_the_feed_ends_with_the_public_set() {
                         }
                         1 => {
                             send(
-                                &app,
+                                app,
                                 Method::POST,
                                 &format!("/api/v1/admin/articles/{id}/publish"),
                                 Some(editor.as_str()),
@@ -182,7 +182,7 @@ async fn a_client_that_follows_the_feed_ends_with_the_public_set() {
                         }
                         2 => {
                             send(
-                                &app,
+                                app,
                                 Method::POST,
                                 &format!("/api/v1/admin/articles/{id}/unpublish"),
                                 Some(editor.as_str()),
@@ -194,13 +194,12 @@ async fn a_client_that_follows_the_feed_ends_with_the_public_set() {
                         3 => {
                             // Out of the filtered section and back in later.
                             let to = if round % 2 == 0 { "kinh-te" } else { "dan-so" };
-                            crate::hardening::patch(&app, &editor, id, json!({"category": to}))
-                                .await;
+                            crate::hardening::patch(app, editor, id, json!({"category": to})).await;
                         }
                         4 => {
                             let at = Utc::now() + chrono::Duration::seconds(2);
                             send(
-                                &app,
+                                app,
                                 Method::POST,
                                 &format!("/api/v1/admin/articles/{id}/unpublish"),
                                 Some(editor.as_str()),
@@ -209,7 +208,7 @@ async fn a_client_that_follows_the_feed_ends_with_the_public_set() {
                             )
                             .await;
                             send(
-                                &app,
+                                app,
                                 Method::POST,
                                 &format!("/api/v1/admin/articles/{id}/schedule"),
                                 Some(editor.as_str()),
@@ -224,7 +223,7 @@ async fn a_client_that_follows_the_feed_ends_with_the_public_set() {
             }
             // One deleted for good.
             let r = send(
-                &app,
+                app,
                 Method::DELETE,
                 &format!("/api/v1/admin/articles/{}?hard=true", ids[0]),
                 Some(admin.as_str()),
@@ -241,7 +240,7 @@ async fn a_client_that_follows_the_feed_ends_with_the_public_set() {
         async move {
             for _ in 0..30 {
                 for (filter, token, copy) in clients.iter_mut() {
-                    *token = sync(&app, token, filter, copy).await;
+                    *token = sync(app, token, filter, copy).await;
                 }
                 tokio::time::sleep(Duration::from_millis(30)).await;
             }

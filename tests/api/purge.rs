@@ -246,7 +246,7 @@ async fn taking_an_article_down_or_moving_it_purges_every_list_it_was_on() {
     warm(&app, "/api/v1/articles?category=kinh-te").await;
     action(&app, &token, gone, "unpublish", None).await;
     let page = app.get("/api/v1/articles/bai-bi-go").await;
-    page.assert_problem(404, "not_found");
+    page.assert_problem(410, "gone");
     assert_eq!(
         app.slugs("/api/v1/articles?category=kinh-te").await,
         ["bai-chuyen-muc"]
