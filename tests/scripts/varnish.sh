@@ -453,11 +453,13 @@ edge "$X_PATH"
 purges_before=$(purges_naming "article-$X_ID" | wc -l)
 get "$A/api/v1/admin/articles/$X_ID/unpublish" -X POST "${AUTH[@]}"
 check '[[ $STATUS == 200 ]]' "unpublish X through instance A" "status $STATUS"
-is_404() { [[ $STATUS == 404 ]]; }
-if poll "$X_PATH" is_404; then
-    check 0 "X answers 404 through Varnish within 1 s" "${WAITED_MS} ms"
+# A taken-down article answers 410 Gone (it was public; the change feed's
+# tombstone says so).
+is_410() { [[ $STATUS == 410 ]]; }
+if poll "$X_PATH" is_410; then
+    check 0 "X answers 410 through Varnish within 1 s" "${WAITED_MS} ms"
 else
-    check 1 "X answers 404 through Varnish within 1 s" "status $STATUS ($(edge_cache)) after ${WAITED_MS} ms"
+    check 1 "X answers 410 through Varnish within 1 s" "status $STATUS ($(edge_cache)) after ${WAITED_MS} ms"
 fi
 list_lacks_x() { [[ $STATUS == 200 && $(body_json "all(a['id'] != $X_ID for a in d['items'])") == True ]]; }
 if poll "$LIST_PATH" list_lacks_x; then
@@ -467,7 +469,7 @@ else
 fi
 edge "$X_PATH"
 edge "$X_PATH"
-check '[[ $STATUS == 404 && $(edge_cache) != HIT ]]' "the 404 is not cached" "$(edge_cache)"
+check '[[ $STATUS == 410 && $(edge_cache) != HIT ]]' "the 410 is not cached" "$(edge_cache)"
 check_purge_sent "the unpublish" "$purges_before"
 
 # 6. A scheduled article coming due: a timer purges, so the edge shows it
