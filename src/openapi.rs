@@ -299,6 +299,7 @@ fn document_caching(spec: &mut utoipa::openapi::OpenApi) {
 fn document_partner_access(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
     use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     let key = ParameterBuilder::new()
         .name("X-Api-Key")
@@ -314,7 +315,7 @@ fn document_partner_access(spec: &mut utoipa::openapi::OpenApi) {
                 .pattern(Some("^nr_live_[a-z2-7]{8}_[A-Za-z0-9]{43}$")),
         ))
         .example(Some(serde_json::json!(
-            "nr_live_k3q7xz2a_8Jd0TqQeV3mXr5pLw2Zs7YbNc1HfKu6AoGi9Ee4Rt0Vy"
+            "nr_live_k3q7xz2a_8Jd0TqQeV3mXr5pLw2Zs7YbNc1HfKu6AoGi9Ee4Rt0V"
         )))
         .build();
     let limit_headers = [
@@ -373,6 +374,12 @@ fn document_partner_access(spec: &mut utoipa::openapi::OpenApi) {
             &mut item.delete,
         ];
         for operation in operations.into_iter().flatten() {
+            // Anonymous, or with a partner key in either header.
+            operation.security = Some(vec![
+                SecurityRequirement::default(),
+                SecurityRequirement::new("api_key", Vec::<String>::new()),
+                SecurityRequirement::new("api_key_bearer", Vec::<String>::new()),
+            ]);
             operation
                 .parameters
                 .get_or_insert_with(Vec::new)

@@ -87,7 +87,7 @@ pub struct ApiKeyList {
             "scopes": ["read"], "per_minute": 1200, "burst": 120, "status": "active",
             "expires_at": null, "revoked_at": null, "rotated_at": null,
             "created_at": "2026-11-29T03:00:00Z", "created_by": 1, "updated_at": "2026-11-29T03:00:00Z"},
-    "secret": "nr_live_k3q7xz2a_8Jd0TqQeV3mXr5pLw2Zs7YbNc1HfKu6AoGi9Ee4Rt0Vy"
+    "secret": "nr_live_k3q7xz2a_8Jd0TqQeV3mXr5pLw2Zs7YbNc1HfKu6AoGi9Ee4Rt0V"
 }))]
 pub struct ApiKeyWithSecret {
     pub key: ApiKeyView,
