@@ -295,29 +295,10 @@ fn document_caching(spec: &mut utoipa::openapi::OpenApi) {
 }
 
 /// Public operations take an optional partner key and are rate limited
-/// (`http::ratelimit`): the key header, the limit headers, 401 and 429.
+/// (`http::ratelimit`): the key schemes, the limit headers, 401 and 429.
 fn document_partner_access(spec: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
     use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-    let key = ParameterBuilder::new()
-        .name("X-Api-Key")
-        .parameter_in(ParameterIn::Header)
-        .required(utoipa::openapi::Required::False)
-        .description(Some(
-            "A partner key, instead of `Authorization: Bearer nr_live_…`. Without one the \
-             request is anonymous and limited per client address.",
-        ))
-        .schema(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some("^nr_live_[a-z2-7]{8}_[A-Za-z0-9]{43}$")),
-        ))
-        .example(Some(serde_json::json!(
-            "nr_live_k3q7xz2a_8Jd0TqQeV3mXr5pLw2Zs7YbNc1HfKu6AoGi9Ee4Rt0V"
-        )))
-        .build();
     let limit_headers = [
         (
             "RateLimit-Policy",
@@ -380,10 +361,6 @@ fn document_partner_access(spec: &mut utoipa::openapi::OpenApi) {
                 SecurityRequirement::new("api_key", Vec::<String>::new()),
                 SecurityRequirement::new("api_key_bearer", Vec::<String>::new()),
             ]);
-            operation
-                .parameters
-                .get_or_insert_with(Vec::new)
-                .push(RefOr::T(key.clone()));
             let responses = &mut operation.responses.responses;
             for (status, response) in responses.iter_mut() {
                 if let (true, RefOr::T(response)) = (status.starts_with('2'), response) {
