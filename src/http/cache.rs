@@ -83,6 +83,9 @@ const ENCODINGS: [ContentEncoding; 3] = [
     ContentEncoding::Gzip,
 ];
 
+/// Reads without compression after which an entry keeps its body inflated.
+const KEEP_PLAIN_AFTER: u32 = 2;
+
 /// The encodings made on demand from the gzipped body.
 const ON_DEMAND: [ContentEncoding; 2] = [ContentEncoding::Brotli, ContentEncoding::Zstd];
 
@@ -100,6 +103,11 @@ struct Cached {
     body: Held,
     /// br, zstd: made the first time a client asks for each.
     encoded: [OnceLock<Bytes>; 2],
+    /// The gzipped body inflated, kept once clients without compression
+    /// have asked for it `KEEP_PLAIN_AFTER` times (a hot URL read by a
+    /// tool or a health check), so they stop paying for the inflate.
+    plain: OnceLock<Bytes>,
+    plain_reads: std::sync::atomic::AtomicU32,
     etag: HeaderValue,
     content_type: HeaderValue,
     keys: Option<HeaderValue>,
@@ -125,6 +133,8 @@ impl Cached {
                 false => Held::Plain(body),
             },
             encoded: Default::default(),
+            plain: OnceLock::new(),
+            plain_reads: Default::default(),
             content_type: headers
                 .get(header::CONTENT_TYPE)
                 .cloned()
@@ -160,7 +170,15 @@ impl Cached {
     /// does not happen, makes it an error.
     fn body_in(&self, encoding: Option<ContentEncoding>) -> std::io::Result<(Bytes, bool)> {
         let Some(encoding) = encoding else {
-            return Ok((self.plain()?, false));
+            if let Some(plain) = self.plain.get() {
+                return Ok((plain.clone(), false));
+            }
+            let plain = self.plain()?;
+            let reads = self.plain_reads.fetch_add(1, Ordering::Relaxed) + 1;
+            if reads < KEEP_PLAIN_AFTER || matches!(self.body, Held::Plain(_)) {
+                return Ok((plain, false));
+            }
+            return Ok((self.plain.get_or_init(|| plain).clone(), true));
         };
         if let (ContentEncoding::Gzip, Held::Gzip { gz, .. }) = (encoding, &self.body) {
             return Ok((gz.clone(), false));
@@ -185,6 +203,7 @@ impl Cached {
         body + self
             .encoded
             .iter()
+            .chain([&self.plain])
             .filter_map(OnceLock::get)
             .map(Bytes::len)
             .sum::<usize>()
@@ -728,6 +747,11 @@ mod tests {
         );
         let (plain, made) = entry.body_in(None).unwrap();
         assert_eq!((&plain[..], made), (body.as_bytes(), false));
+        assert_eq!(
+            entry.held(),
+            held,
+            "one read without compression keeps nothing"
+        );
         let (gz, made) = entry.body_in(Some(ContentEncoding::Gzip)).unwrap();
         assert!(!made, "the gzipped body is the one held");
         let mut out = String::new();
@@ -744,7 +768,12 @@ mod tests {
         assert_eq!(out, body.as_bytes());
         assert_eq!(entry.held(), held + zs.len() + br.len());
         let (again, made) = entry.body_in(Some(ContentEncoding::Brotli)).unwrap();
-        assert_eq!((again, made), (br, false));
+        assert_eq!((again, made), (br.clone(), false));
+        // A second read without compression keeps the inflated body.
+        let (plain, made) = entry.body_in(None).unwrap();
+        assert_eq!((&plain[..], made), (body.as_bytes(), true));
+        assert_eq!(entry.held(), held + zs.len() + br.len() + body.len());
+        assert!(!entry.body_in(None).unwrap().1);
     }
 
     #[test]
