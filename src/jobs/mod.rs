@@ -4,6 +4,7 @@
 
 pub mod purge;
 pub mod schedule;
+pub mod webhooks;
 
 use crate::api::AppState;
 
@@ -30,6 +31,7 @@ pub fn start(state: &AppState) {
         actix_web::rt::spawn(purge::send_to_edge(queue, urls));
     }
     actix_web::rt::spawn(prune_changes(state.clone()));
+    actix_web::rt::spawn(webhooks::run(state.clone()));
 }
 
 /// Forgets change-feed rows and tombstones past their keeping, hourly
