@@ -245,14 +245,20 @@ pub struct Options {
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub webhook_backoff_ms: u64,
     /// Attempts of one webhook delivery before it is marked failed (and
-    /// its endpoint disabled): 15 spans about a day with the default backoff.
-    #[arg(long, env = "NEWSROOM_WEBHOOK_ATTEMPTS", default_value_t = 15, global = true,
+    /// its endpoint disabled): 34 span about a day (24.4 h) with the
+    /// default backoff.
+    #[arg(long, env = "NEWSROOM_WEBHOOK_ATTEMPTS", default_value_t = 34, global = true,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub webhook_attempts: u32,
     /// Milliseconds a webhook endpoint has to answer.
     #[arg(long, env = "NEWSROOM_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, global = true,
           value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub webhook_timeout_ms: u64,
+    /// Whether this instance sends webhooks (every instance does by
+    /// default; `false` makes one that only serves).
+    #[arg(long, env = "NEWSROOM_WEBHOOK_DELIVERY", default_value_t = true,
+          action = clap::ArgAction::Set, global = true)]
+    pub webhook_delivery: bool,
     /// At most this many views of one article count from one client
     /// address per view window, whatever its other headers say.
     #[arg(
@@ -402,6 +408,7 @@ impl Options {
                 backoff: std::time::Duration::from_millis(self.webhook_backoff_ms),
                 attempts: self.webhook_attempts,
                 timeout: std::time::Duration::from_millis(self.webhook_timeout_ms),
+                deliver: self.webhook_delivery,
             },
             views_per_address: self.views_per_address,
             trusted_proxies: self.trusted_proxies.clone(),
@@ -482,6 +489,8 @@ pub struct WebhookSettings {
     pub attempts: u32,
     /// How long an endpoint has to answer.
     pub timeout: std::time::Duration,
+    /// Whether this instance runs the delivery worker.
+    pub deliver: bool,
 }
 
 impl Default for WebhookSettings {
@@ -489,8 +498,9 @@ impl Default for WebhookSettings {
         Self {
             allow_private: false,
             backoff: std::time::Duration::from_secs(5),
-            attempts: 15,
+            attempts: 34,
             timeout: std::time::Duration::from_secs(10),
+            deliver: true,
         }
     }
 }

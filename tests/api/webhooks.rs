@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -20,6 +20,7 @@ use crate::harness::{self, TestApp};
 const OK: u8 = 0;
 const FAIL: u8 = 1;
 const HANG: u8 = 2;
+const REDIRECT: u8 = 3;
 
 #[derive(Debug, Clone)]
 struct Received {
@@ -27,6 +28,7 @@ struct Received {
     timestamp: String,
     signature: String,
     body: String,
+    path: String,
     /// What the receiver answered (`OK`, `FAIL` or `HANG`).
     mode: u8,
     at: Instant,
@@ -102,6 +104,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, me: web::Data<Receiver>) ->
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
         body: String::from_utf8(body.to_vec()).unwrap(),
+        path: req.path().to_owned(),
         mode,
         at: Instant::now(),
     });
@@ -111,6 +114,9 @@ async fn receive(req: HttpRequest, body: web::Bytes, me: web::Data<Receiver>) ->
             tokio::time::sleep(Duration::from_secs(5)).await;
             HttpResponse::Ok().body("too late")
         }
+        REDIRECT => HttpResponse::TemporaryRedirect()
+            .insert_header(("location", "/elsewhere"))
+            .finish(),
         _ => HttpResponse::Ok().body("ok"),
     }
 }
@@ -549,4 +555,159 @@ async fn private_targets_bad_input_and_non_admins_are_refused() {
     )
     .await;
     assert_eq!(r.status, 404, "{}", r.text);
+}
+
+#[actix_web::test]
+async fn scheduled_articles_are_announced_at_their_time_once_and_redirects_are_not_followed() {
+    let app = TestApp::spawn_with(settings()).await;
+    // A second instance: each event still goes out once.
+    let other = app.another_instance(settings()).await;
+    site(&app).await;
+    let admin = token_for(&app, "admin@newsroom.test", "admin").await;
+    let receiver = Receiver::default();
+    let (hook, _) = register(
+        &app,
+        &admin,
+        &receiver.start(),
+        json!(["article.published"]),
+    )
+    .await;
+    let (id, _) = new_article(&app, &admin, "Khai mạc hội nghị").await;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let r = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/admin/articles/{id}/schedule"),
+        Some(&admin),
+        Some(json!({"at": at.to_rfc3339()})),
+        &[],
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(receiver.got().is_empty(), "not before its time");
+    receiver
+        .until(5, "the scheduled publication", |g| !g.is_empty())
+        .await;
+    let late = chrono::Utc::now() - at;
+    println!(
+        "scheduled article announced {} ms after its time",
+        late.num_milliseconds()
+    );
+    assert!(late < chrono::Duration::seconds(2), "{late}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].json()["data"]["id"], id);
+    drop(other);
+
+    // A redirect is an answer that is not a success; it is not followed.
+    receiver.set(REDIRECT);
+    let (id2, _) = new_article(&app, &admin, "Chuyển hướng").await;
+    post(
+        &app,
+        &admin,
+        &format!("/api/v1/admin/articles/{id2}/publish"),
+    )
+    .await;
+    receiver
+        .until(5, "the redirected attempt", |g| g.len() >= 2)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        receiver.got().iter().all(|r| r.path == "/hooks"),
+        "{:?}",
+        receiver.got()
+    );
+    let log = deliveries(&app, &admin, hook).await;
+    assert_eq!(log[0]["last_status_code"], 307, "{log:?}");
+    assert_eq!(log[0]["status"], "pending");
+}
+
+#[actix_web::test]
+async fn nothing_is_lost_when_an_instance_dies_mid_delivery() {
+    let mut serving = settings();
+    // This instance only serves; the killed one and its successor deliver.
+    serving.webhooks.deliver = false;
+    let app = TestApp::spawn_with(serving).await;
+    site(&app).await;
+    let admin = token_for(&app, "admin@newsroom.test", "admin").await;
+    let receiver = Receiver::default();
+    receiver.set(HANG);
+    let (hook, secret) = register(&app, &admin, &receiver.start(), json!(["*"])).await;
+    let mut ids = Vec::new();
+    for title in ["Một", "Hai", "Ba"] {
+        let (id, _) = new_article(&app, &admin, title).await;
+        post(
+            &app,
+            &admin,
+            &format!("/api/v1/admin/articles/{id}/publish"),
+        )
+        .await;
+        ids.push(id);
+    }
+
+    // A delivering instance on a runtime of its own, killed (its runtime
+    // dropped, as a crash would) while the receiver holds its requests.
+    let mut delivering = settings();
+    delivering.webhooks.timeout = Duration::from_secs(30);
+    let (kill, killed) = mpsc::channel::<()>();
+    let (started, up) = mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let app = &app;
+        let delivering = delivering.clone();
+        scope.spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let doomed = app.another_instance(delivering).await;
+                started.send(()).unwrap();
+                while killed.try_recv().is_err() {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                std::mem::forget(doomed);
+            });
+        });
+        up.recv().unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while receiver.got().len() < 3 && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            receiver.got().len(),
+            3,
+            "the doomed instance is mid-delivery"
+        );
+        kill.send(()).unwrap();
+    });
+    let log = deliveries(&app, &admin, hook).await;
+    assert!(
+        log.iter()
+            .all(|d| d["status"] == "pending" && d["attempts"] == 0),
+        "{log:?}"
+    );
+
+    // A restarted instance delivers everything.
+    receiver.set(OK);
+    let successor = app.another_instance(settings()).await;
+    receiver
+        .until(10, "every event after the restart", |g| {
+            g.iter().filter(|r| r.mode == OK).count() >= 3
+        })
+        .await;
+    let delivered = receiver.delivered();
+    let mut sent: Vec<i64> = delivered
+        .iter()
+        .map(|r| r.json()["data"]["id"].as_i64().unwrap())
+        .collect();
+    sent.sort_unstable();
+    assert_eq!(sent, ids);
+    for r in &delivered {
+        verify(&secret, r);
+    }
+    // Each retried delivery carries the webhook-id of its first attempt.
+    let first: Vec<String> = receiver.got()[..3].iter().map(|r| r.id.clone()).collect();
+    assert!(delivered.iter().all(|r| first.contains(&r.id)));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = deliveries(&app, &admin, hook).await;
+    assert!(log.iter().all(|d| d["status"] == "delivered"), "{log:?}");
+    drop(successor);
 }
