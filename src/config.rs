@@ -229,6 +229,36 @@ pub struct Options {
     #[arg(long, env = "NEWSROOM_CHANGES_DAYS", default_value_t = 30, global = true,
           value_parser = clap::value_parser!(u64).range(1..=3650))]
     pub changes_days: u64,
+    /// Whether webhook endpoints may be on loopback, private, link-local or
+    /// CGNAT addresses (refused by default, also after DNS resolution).
+    #[arg(
+        long,
+        env = "NEWSROOM_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false,
+        global = true
+    )]
+    pub webhook_allow_private: bool,
+    /// Milliseconds before a webhook's first retry; each retry waits twice
+    /// as long (with ±20% jitter), at most 720 times this (an hour by
+    /// default).
+    #[arg(long, env = "NEWSROOM_WEBHOOK_BACKOFF_MS", default_value_t = 5000, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub webhook_backoff_ms: u64,
+    /// Attempts of one webhook delivery before it is marked failed (and
+    /// its endpoint disabled): 34 span about a day (24.4 h) with the
+    /// default backoff.
+    #[arg(long, env = "NEWSROOM_WEBHOOK_ATTEMPTS", default_value_t = 34, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_attempts: u32,
+    /// Milliseconds a webhook endpoint has to answer.
+    #[arg(long, env = "NEWSROOM_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, global = true,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub webhook_timeout_ms: u64,
+    /// Whether this instance sends webhooks (every instance does by
+    /// default; `false` makes one that only serves).
+    #[arg(long, env = "NEWSROOM_WEBHOOK_DELIVERY", default_value_t = true,
+          action = clap::ArgAction::Set, global = true)]
+    pub webhook_delivery: bool,
     /// At most this many views of one article count from one client
     /// address per view window, whatever its other headers say.
     #[arg(
@@ -373,6 +403,13 @@ impl Options {
             view_window_secs: self.view_window,
             view_flush_secs: self.view_flush,
             changes_days: self.changes_days,
+            webhooks: WebhookSettings {
+                allow_private: self.webhook_allow_private,
+                backoff: std::time::Duration::from_millis(self.webhook_backoff_ms),
+                attempts: self.webhook_attempts,
+                timeout: std::time::Duration::from_millis(self.webhook_timeout_ms),
+                deliver: self.webhook_delivery,
+            },
             views_per_address: self.views_per_address,
             trusted_proxies: self.trusted_proxies.clone(),
             cors: CorsOrigins::parse(&self.cors_origins)?,
@@ -420,6 +457,7 @@ pub struct Settings {
     pub view_flush_secs: u64,
     /// Days the change feed keeps changes and tombstones.
     pub changes_days: u64,
+    pub webhooks: WebhookSettings,
     /// Views of one article counted per client address per window.
     pub views_per_address: u32,
     /// Whose forwarding headers name the client.
@@ -440,6 +478,33 @@ pub struct Settings {
     pub tokens: TokenKeys,
 }
 
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Endpoints on loopback, private and link-local addresses are allowed.
+    pub allow_private: bool,
+    /// The wait before the first retry (doubling, at most 720 times this).
+    pub backoff: std::time::Duration,
+    /// Attempts before a delivery is marked failed.
+    pub attempts: u32,
+    /// How long an endpoint has to answer.
+    pub timeout: std::time::Duration,
+    /// Whether this instance runs the delivery worker.
+    pub deliver: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            backoff: std::time::Duration::from_secs(5),
+            attempts: 34,
+            timeout: std::time::Duration::from_secs(10),
+            deliver: true,
+        }
+    }
+}
+
 impl Default for Settings {
     /// Development defaults with a random signing secret.
     fn default() -> Self {
@@ -452,6 +517,7 @@ impl Default for Settings {
             view_window_secs: 600,
             view_flush_secs: 5,
             changes_days: 30,
+            webhooks: WebhookSettings::default(),
             views_per_address: 20,
             trusted_proxies: Vec::new(),
             cors: CorsOrigins::default(),

@@ -257,6 +257,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        endpoint_id -> Int8,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_status_code -> Nullable<Int4>,
+        last_latency_ms -> Nullable<Int4>,
+        last_response_excerpt -> Nullable<Text>,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Int8,
+        url -> Text,
+        description -> Text,
+        events -> Array<Nullable<Text>>,
+        secret -> Text,
+        active -> Bool,
+        disabled_reason -> Nullable<Text>,
+        failure_count -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_schedule_cursor (id) {
+        id -> Int4,
+        due_until -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_key_daily_usage -> api_keys (key_id));
 diesel::joinable!(api_keys -> staff_users (created_by));
 diesel::joinable!(article_authors -> articles (article_id));
@@ -273,6 +313,7 @@ diesel::joinable!(audit_log -> staff_users (actor_id));
 diesel::joinable!(refresh_tokens -> staff_users (user_id));
 diesel::joinable!(staff_sessions -> staff_users (user_id));
 diesel::joinable!(staff_users -> authors (author_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_key_daily_usage,
@@ -296,4 +337,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff_sessions,
     staff_users,
     tags,
+    webhook_deliveries,
+    webhook_endpoints,
+    webhook_schedule_cursor,
 );

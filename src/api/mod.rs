@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_keys;
 pub mod admin_taxonomy;
 pub mod admin_users;
+pub mod admin_webhooks;
 pub mod articles;
 pub mod auth;
 pub mod authors;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub purger: Purger,
     /// Turns at the password hash: at most half the cores hash at once.
     pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// Rung after each change: the webhook worker looks for deliveries.
+    pub webhooks: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -60,6 +63,7 @@ impl AppState {
             cache,
             purger,
             password_checks: Arc::new(tokio::sync::Semaphore::new(password_check_slots())),
+            webhooks: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -100,7 +104,7 @@ impl AppState {
         AnsiTransactionManager::begin_transaction(conn).await?;
         let done = match work(conn, &mut change).await {
             Ok(out) => async {
-                crate::models::change::record(conn, &change).await?;
+                crate::models::change::record(conn, &change, &self.settings.site_url).await?;
                 purge::notify(conn, change.keys()).await
             }
             .await
@@ -112,6 +116,8 @@ impl AppState {
             Ok(out) => {
                 AnsiTransactionManager::commit_transaction(conn).await?;
                 self.purger.committed(change.keys());
+                // Deliveries may have been queued.
+                self.webhooks.notify_one();
                 Ok(out)
             }
             Err(e) => {
@@ -208,6 +214,14 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(admin_keys::rotate_api_key)
             .service(admin_keys::revoke_api_key)
             .service(admin_keys::list_api_key_usage)
+            .service(admin_webhooks::create_webhook)
+            .service(admin_webhooks::list_webhooks)
+            .service(admin_webhooks::get_webhook)
+            .service(admin_webhooks::update_webhook)
+            .service(admin_webhooks::delete_webhook)
+            .service(admin_webhooks::list_webhook_deliveries)
+            .service(admin_webhooks::replay_webhook_delivery)
+            .service(admin_webhooks::replay_webhook_deliveries)
             .service(admin_taxonomy::create_category)
             .service(admin_taxonomy::update_category)
             .service(admin_taxonomy::delete_category),

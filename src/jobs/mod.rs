@@ -4,12 +4,13 @@
 
 pub mod purge;
 pub mod schedule;
+pub mod webhooks;
 
 use crate::api::AppState;
 
 /// Starts the background work of a serving instance on the current
-/// runtime: the purge listener, the edge purge sender and the schedule
-/// timer. Each runs until the runtime stops.
+/// runtime: the purge listener, the edge purge sender, the schedule
+/// timer, the pruning of the change feed and the webhook worker. Each runs until the runtime stops.
 pub fn start(state: &AppState) {
     let caching = state.settings.cache_ttl_secs > 0;
     if caching {
@@ -30,6 +31,9 @@ pub fn start(state: &AppState) {
         actix_web::rt::spawn(purge::send_to_edge(queue, urls));
     }
     actix_web::rt::spawn(prune_changes(state.clone()));
+    if state.settings.webhooks.deliver {
+        actix_web::rt::spawn(webhooks::run(state.clone()));
+    }
 }
 
 /// Forgets change-feed rows and tombstones past their keeping, hourly

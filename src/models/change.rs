@@ -12,6 +12,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::keys::{self, Keys, Placement, Shown};
 use crate::models::category::CategoryTree;
+use crate::models::webhook;
 use crate::schema::{article_authors, article_changes, article_tags, articles, gone_articles};
 
 #[derive(Debug, Default)]
@@ -66,9 +67,39 @@ impl Change {
 
 /// Writes the change feed's rows for `change` (in its transaction): one for
 /// every article readers saw change, where it was before and after, and the
-/// tombstone of one that stopped being public (gone again when it is back).
-pub async fn record(conn: &mut AsyncPgConnection, change: &Change) -> QueryResult<()> {
+/// tombstone of one that stopped being public (gone again when it is back),
+/// and the webhook deliveries of its event (`article.published`,
+/// `…updated`, `…unpublished` or `…deleted`); `site_url` makes the
+/// events' links.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    change: &Change,
+    site_url: &str,
+) -> QueryResult<()> {
     for (id, before, after) in &change.articles {
+        let event = match (before, after) {
+            (None, Some(now)) => Some(("article.published", now)),
+            (Some(_), Some(now)) => Some(("article.updated", now)),
+            (Some(was), None) => {
+                let exists: bool = diesel::select(diesel::dsl::exists(articles::table.find(id)))
+                    .get_result(conn)
+                    .await?;
+                Some((
+                    if exists {
+                        "article.unpublished"
+                    } else {
+                        "article.deleted"
+                    },
+                    was,
+                ))
+            }
+            (None, None) => None,
+        };
+        if let Some((event_type, shown)) = event {
+            let payload =
+                webhook::article_payload(event_type, *id, &shown.slug, site_url, Utc::now());
+            webhook::enqueue(conn, event_type, &payload).await?;
+        }
         let mut categories: Vec<i64> = Vec::new();
         let mut tags: Vec<i64> = Vec::new();
         let mut authors: Vec<i64> = Vec::new();

@@ -15,6 +15,7 @@ pub mod sql;
 pub mod staff;
 pub mod sync;
 pub mod tag;
+pub mod webhook;
 
 use chrono::Utc;
 use diesel::pg::Pg;

@@ -20,3 +20,4 @@ mod purge;
 mod search;
 mod spec;
 mod taxonomy;
+mod webhooks;
