@@ -153,11 +153,7 @@ fn expiry(text: &str, errors: &mut Vec<ParameterError>) -> Option<DateTime<Utc>>
     parsed.map(|t| t.with_timezone(&Utc))
 }
 
-fn no_store(status: StatusCode) -> actix_web::HttpResponseBuilder {
-    let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::CACHE_CONTROL, "no-store"));
-    builder
-}
+use crate::api::admin_users::no_store;
 
 const MANAGE: &str = "manage API keys";
 

@@ -138,7 +138,8 @@ async fn author_id(
     Ok(found.map(|a| a.id))
 }
 
-fn no_store(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuilder {
+/// A staff answer no cache may keep (it may hold a secret shown once).
+pub(crate) fn no_store(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::build(status);
     builder.insert_header((header::CACHE_CONTROL, "no-store"));
     builder

@@ -203,11 +203,7 @@ pub struct ReplayReport {
     pub replayed: usize,
 }
 
-fn no_store(status: StatusCode) -> actix_web::HttpResponseBuilder {
-    let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::CACHE_CONTROL, "no-store"));
-    builder
-}
+use crate::api::admin_users::no_store;
 
 async fn check_url(
     state: &AppState,
