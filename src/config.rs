@@ -259,6 +259,10 @@ pub struct Options {
     #[arg(long, env = "NEWSROOM_WEBHOOK_DELIVERY", default_value_t = true,
           action = clap::ArgAction::Set, global = true)]
     pub webhook_delivery: bool,
+    /// A PEM file of certificate authorities trusted for https webhook
+    /// endpoints besides the system's (a company CA, a test CA).
+    #[arg(long, env = "NEWSROOM_WEBHOOK_CA_FILE", global = true)]
+    pub webhook_ca_file: Option<std::path::PathBuf>,
     /// At most this many views of one article count from one client
     /// address per view window, whatever its other headers say.
     #[arg(
@@ -409,6 +413,10 @@ impl Options {
                 attempts: self.webhook_attempts,
                 timeout: std::time::Duration::from_millis(self.webhook_timeout_ms),
                 deliver: self.webhook_delivery,
+                extra_roots: match &self.webhook_ca_file {
+                    Some(path) => read_roots(path)?,
+                    None => Vec::new(),
+                },
             },
             views_per_address: self.views_per_address,
             trusted_proxies: self.trusted_proxies.clone(),
@@ -491,6 +499,25 @@ pub struct WebhookSettings {
     pub timeout: std::time::Duration,
     /// Whether this instance runs the delivery worker.
     pub deliver: bool,
+    /// Certificate authorities trusted for https endpoints besides the
+    /// system's.
+    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+/// The certificates of a PEM file (at least one).
+fn read_roots(
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    let roots = rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| anyhow::anyhow!("NEWSROOM_WEBHOOK_CA_FILE {}: {e}", path.display()))?;
+    anyhow::ensure!(
+        !roots.is_empty(),
+        "NEWSROOM_WEBHOOK_CA_FILE {} holds no certificate",
+        path.display()
+    );
+    Ok(roots)
 }
 
 impl Default for WebhookSettings {
@@ -501,6 +528,7 @@ impl Default for WebhookSettings {
             attempts: 34,
             timeout: std::time::Duration::from_secs(10),
             deliver: true,
+            extra_roots: Vec::new(),
         }
     }
 }

@@ -153,6 +153,8 @@ pub fn serve(
     shared: Shared,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    // Before any HTTP client (purges, webhooks) is built.
+    http::tls_crypto();
     let app_shared = shared.clone();
     let mut server = actix_web::HttpServer::new(move || build_app(app_shared.clone()))
         .listen(listener)?

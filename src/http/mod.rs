@@ -9,6 +9,21 @@ pub fn is_staff_path(path: &str) -> bool {
     })
 }
 
+/// The TLS cryptography (ring) of every HTTP client in the process,
+/// installed as the process default on first use: reqwest builds every
+/// client, https or not, with the default.
+pub fn tls_crypto() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    use rustls::crypto::CryptoProvider;
+    if let Some(installed) = CryptoProvider::get_default() {
+        return installed.clone();
+    }
+    // Losing a race with another thread installing it is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    CryptoProvider::get_default()
+        .expect("a crypto provider was just installed")
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

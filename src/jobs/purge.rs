@@ -198,6 +198,7 @@ async fn relay(conn: &mut AsyncPgConnection, purger: &Purger) -> anyhow::Result<
 /// answered by an instance that had not heard the purge yet, from its own
 /// cache) may land after it and would otherwise live until `s-maxage`.
 pub async fn send_to_edge(mut queue: mpsc::UnboundedReceiver<Keys>, urls: Vec<String>) {
+    crate::http::tls_crypto();
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

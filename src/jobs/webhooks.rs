@@ -11,9 +11,12 @@
 //! "{id}.{timestamp}.{body}">`, keyed with the decoded part of the
 //! endpoint's `whsec_…` secret. Redirects are never followed, and the
 //! target address is checked after DNS resolution and connected to as
-//! checked (unless `NEWSROOM_WEBHOOK_ALLOW_PRIVATE`).
+//! checked (unless `NEWSROOM_WEBHOOK_ALLOW_PRIVATE`). https endpoints are
+//! verified against the system's certificate authorities (plus
+//! `NEWSROOM_WEBHOOK_CA_FILE`), with rustls.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -38,6 +41,13 @@ const POLL: Duration = Duration::from_millis(500);
 const EXCERPT: usize = 500;
 
 pub async fn run(state: AppState) {
+    let tls = match client_tls(&state.settings.webhooks) {
+        Ok(tls) => tls,
+        Err(e) => {
+            log::error!("webhooks are not delivered: no TLS configuration: {e}");
+            return;
+        }
+    };
     let poll = POLL.min(
         state
             .settings
@@ -49,7 +59,7 @@ pub async fn run(state: AppState) {
         if let Err(e) = schedule(&state).await {
             log::warn!("queueing webhooks of scheduled articles failed (retrying): {e}");
         }
-        let sent = match deliver_due(&state).await {
+        let sent = match deliver_due(&state, &tls).await {
             Ok(n) => n,
             Err(e) => {
                 log::warn!("delivering webhooks failed (retrying): {e}");
@@ -107,7 +117,7 @@ impl Outcome {
 }
 
 /// Sends the due deliveries (at most [`BATCH`]); how many were taken.
-async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
+async fn deliver_due(state: &AppState, tls: &rustls::ClientConfig) -> anyhow::Result<usize> {
     use diesel_async::{AnsiTransactionManager, TransactionManager};
     let mut conn = state.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
@@ -125,7 +135,7 @@ async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
         .await?;
         let settings = &state.settings.webhooks;
         let outcomes =
-            futures_util::future::join_all(due.iter().map(|d| attempt(settings, d))).await;
+            futures_util::future::join_all(due.iter().map(|d| attempt(settings, tls, d))).await;
         for (d, outcome) in due.iter().zip(&outcomes) {
             settle(conn, settings, d, outcome).await?;
         }
@@ -230,9 +240,9 @@ pub fn backoff(base: Duration, attempts: i32) -> chrono::Duration {
 }
 
 /// One POST of delivery `d`.
-async fn attempt(settings: &WebhookSettings, d: &Due) -> Outcome {
+async fn attempt(settings: &WebhookSettings, tls: &rustls::ClientConfig, d: &Due) -> Outcome {
     let started = Instant::now();
-    let result = post(settings, d).await;
+    let result = post(settings, tls, d).await;
     let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
     match result {
         Ok((status, excerpt)) => Outcome {
@@ -259,7 +269,28 @@ fn truncate(mut text: String) -> String {
     text
 }
 
-async fn post(settings: &WebhookSettings, d: &Due) -> Result<(u16, String), String> {
+/// The TLS set-up every delivery shares (built once: the platform's roots
+/// are read on first use, not per request).
+pub fn client_tls(settings: &WebhookSettings) -> anyhow::Result<rustls::ClientConfig> {
+    let provider = crate::http::tls_crypto();
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
+        settings.extra_roots.iter().cloned(),
+        provider.clone(),
+    )?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+async fn post(
+    settings: &WebhookSettings,
+    tls: &rustls::ClientConfig,
+    d: &Due,
+) -> Result<(u16, String), String> {
     let url = check_url(&d.url)?;
     let address = resolve(&url, settings.allow_private).await?;
     let host = url.host_str().unwrap_or_default().to_owned();
@@ -267,6 +298,7 @@ async fn post(settings: &WebhookSettings, d: &Due) -> Result<(u16, String), Stri
         .redirect(reqwest::redirect::Policy::none())
         .timeout(settings.timeout)
         .no_proxy()
+        .tls_backend_preconfigured(tls.clone())
         // Connect to the address that was checked, not to a second lookup.
         .resolve(&host, address)
         .build()
@@ -288,7 +320,14 @@ async fn post(settings: &WebhookSettings, d: &Due) -> Result<(u16, String), Stri
             if e.is_timeout() {
                 format!("no answer within {} ms", settings.timeout.as_millis())
             } else {
-                format!("request failed: {e}")
+                // The causes say why (refused, a certificate not trusted…).
+                let mut text = format!("request failed: {e}");
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    text.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                text
             }
         })?;
     let status = response.status().as_u16();

@@ -65,6 +65,39 @@ impl Receiver {
         format!("http://127.0.0.1:{port}/hooks")
     }
 
+    /// Starts speaking TLS with a new self-signed certificate for
+    /// 127.0.0.1; its URL and the certificate (to trust, or not).
+    fn start_tls(&self) -> (String, rustls::pki_types::CertificateDer<'static>) {
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
+        let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let me = self.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(me.clone()))
+                .default_service(web::to(receive))
+        })
+        .workers(1)
+        .listen_rustls_0_23(listener, tls)
+        .unwrap()
+        .run();
+        actix_web::rt::spawn(server);
+        (
+            format!("https://127.0.0.1:{port}/hooks"),
+            cert.der().clone(),
+        )
+    }
+
     fn set(&self, mode: u8) {
         self.mode.store(mode, Ordering::SeqCst);
     }
@@ -710,4 +743,70 @@ async fn nothing_is_lost_when_an_instance_dies_mid_delivery() {
     let log = deliveries(&app, &admin, hook).await;
     assert!(log.iter().all(|d| d["status"] == "delivered"), "{log:?}");
     drop(successor);
+}
+
+#[actix_web::test]
+async fn https_endpoints_get_their_deliveries_over_verified_tls() {
+    let trusted = Receiver::default();
+    let (trusted_url, ca) = trusted.start_tls();
+    // Same host, a certificate nobody vouches for.
+    let stranger = Receiver::default();
+    let (stranger_url, _) = stranger.start_tls();
+    // Plain HTTP where https was asked for.
+    let plain = Receiver::default();
+    let plain_url = plain.start().replace("http://", "https://");
+
+    let mut s = settings();
+    s.webhooks.extra_roots = vec![ca];
+    let app = TestApp::spawn_with(s).await;
+    site(&app).await;
+    let admin = token_for(&app, "admin@newsroom.test", "admin").await;
+    let (_, secret) = register(&app, &admin, &trusted_url, json!(["*"])).await;
+    let (bad, _) = register(&app, &admin, &stranger_url, json!(["*"])).await;
+    let (clear, _) = register(&app, &admin, &plain_url, json!(["*"])).await;
+    let (id, _) = new_article(&app, &admin, "Bảo mật").await;
+    post(
+        &app,
+        &admin,
+        &format!("/api/v1/admin/articles/{id}/publish"),
+    )
+    .await;
+
+    trusted
+        .until(10, "a delivery over TLS", |got| {
+            got.iter().any(|r| r.json()["type"] == "article.published")
+        })
+        .await;
+    let got = trusted.delivered();
+    verify(&secret, &got[0]);
+
+    for (hook, why) in [(bad, "certificate"), (clear, "")] {
+        let mut log = Vec::new();
+        for _ in 0..200 {
+            log = deliveries(&app, &admin, hook).await;
+            if log
+                .first()
+                .is_some_and(|d| d["attempts"].as_i64() > Some(0))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(log[0]["status"], "pending", "{log:?}");
+        assert_eq!(log[0]["last_status_code"], Value::Null, "{log:?}");
+        let excerpt = log[0]["last_response_excerpt"].as_str().unwrap();
+        assert!(excerpt.starts_with("request failed"), "{excerpt}");
+        assert!(
+            format!("{excerpt:?}").to_lowercase().contains(why),
+            "{excerpt}"
+        );
+    }
+    assert!(
+        stranger.got().is_empty(),
+        "an unverified server got the event"
+    );
+    assert!(
+        plain.got().iter().all(|r| r.body.is_empty()),
+        "nothing is sent in the clear"
+    );
 }
