@@ -10,6 +10,10 @@
 #   BENCH_CONNECTIONS  wrk connections (default 32; wrk always uses 2 threads)
 #   BENCH_LONG_TAIL_WARMUP  seconds of long-tail traffic before the measured
 #                      long-tail run with the cache on (default 60)
+#   BENCH_EDITS        title edits saved by bench/partners.py for the webhook
+#                      throughput and the change feed's busy hour (default 1000)
+#   BENCH_PARTNER_ARTICLES  articles unpublished and published again one at a
+#                      time to time publish-to-webhook (default 50)
 #   BENCH_DATA_DIR     the cluster's folder, relative to the repository root
 #                      (default bench/.data), say to keep a small set beside
 #                      the 100,000-article one
@@ -119,6 +123,7 @@ start_newsroom() { # CACHE_TTL, or "default" for serve's own default (the cache 
     # `env` runs the server in its own place, so SERVER_PID is the server's.
     env -u DATABASE_URL -u NEWSROOM_CACHE_TTL NEWSROOM_ADDR="127.0.0.1:$NEWSROOM_PORT" RUST_LOG=warn "${cache[@]}" \
         NEWSROOM_RATE_LIMIT_ANON_PER_MIN=100000000 NEWSROOM_RATE_LIMIT_ANON_BURST=100000 \
+        NEWSROOM_WEBHOOK_ALLOW_PRIVATE=true \
         "$BIN" --data-dir "$DATA_DIR" serve >>"$OUT/newsroom-ttl$ttl.log" 2>&1 9>&- &
     SERVER_PID=$!
     wait_ready "http://127.0.0.1:$NEWSROOM_PORT/readyz"
@@ -421,6 +426,7 @@ run_newsroom_set() { # MODE
     bench "suggest" "$mode" "$base/search/suggest?q=$(urlq "$SUGGEST_Q")"
     bench "RSS feed of a category" "$mode" "$base/feeds/rss.xml?category=$CATEGORY"
     bench "news sitemap" "$mode" "$base/sitemaps/news.xml"
+    bench "changes since a busy hour" "$mode" "$base/changes?since=$SINCE"
 }
 
 # A partner key for the keyed reads, with a limit wrk cannot reach.
@@ -475,6 +481,33 @@ sizes() { # NAME PATH [PATH AS SHOWN]
     done
     rm -f "$OUT/.headers" "$OUT/.body"
 }
+
+# Partners: webhooks and the change feed (bench/partners.py), as an admin
+# of this run. Its writes (unpublish and publish again the newest
+# $BENCH_PARTNER_ARTICLES articles, then $BENCH_EDITS title edits from 4
+# writers) are an hour of a very busy newsroom: the change feed is then
+# measured from a token taken before them.
+log "webhooks: publish to delivery, delivery throughput; the change feed's token"
+BENCH_EMAIL="bench-$STAMP@newsroom.test"
+BENCH_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+printf '%s' "$BENCH_PASSWORD" | env -u DATABASE_URL RUST_LOG=warn "$BIN" --data-dir "$DATA_DIR" \
+    user create --email "$BENCH_EMAIL" --role admin >/dev/null
+python3 bench/partners.py "http://127.0.0.1:$NEWSROOM_PORT" "$BENCH_EMAIL" "$BENCH_PASSWORD" \
+    --articles "${BENCH_PARTNER_ARTICLES:-50}" --edits "${BENCH_EDITS:-1000}" >"$OUT/partners.json"
+SINCE=$(python3 -c 'import json, sys, urllib.parse; print(urllib.parse.quote(json.load(open(sys.argv[1]))["since"], safe=""))' "$OUT/partners.json")
+CHANGES_FIRST=$(api "/api/v1/changes?since=$SINCE" | python3 -c 'import json, sys; p = json.load(sys.stdin); print(len(p["changes"]), "articles, has_more:", p["has_more"])')
+log "the change feed's first page since the token: $CHANGES_FIRST"
+{
+    explain "i) change feed: the page after a token an hour's writes old (no filter)" \
+        "WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, now() AS now),
+         ch AS (SELECT c.txid, c.seq, c.article_id FROM article_changes c
+                WHERE (c.txid, c.seq) > ((SELECT min(txid) - 1 FROM article_changes WHERE changed_at > now() - interval '1 hour'), 0)
+                  AND c.txid < (SELECT xmin FROM snap) ORDER BY c.txid, c.seq LIMIT 100),
+         due AS (SELECT a.published_at, a.id FROM articles a
+                 WHERE a.public_status AND (a.published_at, a.id) > (now() - interval '1 hour', 0)
+                   AND a.published_at <= (SELECT now FROM snap) ORDER BY a.published_at, a.id LIMIT 100)
+         SELECT txid, seq, article_id FROM ch UNION ALL SELECT 0, id, id FROM due;"
+} >>"$OUT/plans.txt"
 
 long_tail uncached "$WARMUP_SECONDS"
 run_newsroom_set uncached
@@ -553,7 +586,21 @@ for name, path, asked, code, got, size in rows:
     share = f"{100 * int(size) / plain[name]:.1f}%" if plain.get(name) else "-"
     print(f"| {name} (`{path}`) | {asked} | {code} | {got} | {int(size):,} | {share} |")
 PY
+python3 - "$OUT/partners.json" >"$OUT/partners.md" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+d = p["publish_to_delivery_ms"]
+print("Webhooks (bench/partners.py; a loopback receiver answering 200 at once; uncached server):\n")
+print("| figure | value |")
+print("|---|---:|")
+print(f"| publish to delivery, p50 / p99 / max ({d['count']} publishes, one at a time) | {d['p50']} / {d['p99']} / {d['max']} ms |")
+print(f"| title edits saved per second ({p['edits']} edits, {p['writers']} writers, GET + PATCH with If-Match each) | {p['saves_per_second']} |")
+print(f"| webhook deliveries per second over the same span | {p['deliveries_per_second']} |")
+print(f"| last delivery after the last save | {p['last_delivery_after_last_save_ms']} ms |")
+PY
 {
+    printf '\n'
+    cat "$OUT/partners.md"
     printf '\n'
     cat "$OUT/memory.md"
     printf '\n'
