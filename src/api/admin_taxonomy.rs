@@ -18,7 +18,7 @@ use crate::domain::keys;
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, ParameterError, Problem};
 use crate::models::category::CategoryTree;
-use crate::models::{audit, editorial};
+use crate::models::{audit, change, editorial, webhook};
 use crate::schema::{article_authors, article_related, articles, authors, categories, media, tags};
 use crate::views::{AuthorView, TagView, category_ref};
 
@@ -920,6 +920,13 @@ pub async fn create_category(
             .await?;
             change.purge(keys::CATEGORIES);
             change.purge(keys::category(row.id));
+            let payload = webhook::category_payload(
+                "category.created",
+                row.id,
+                &row.slug,
+                &state.settings.site_url,
+            );
+            webhook::enqueue(conn, "category.created", &payload).await?;
             Ok(row)
         })
         .await?;
@@ -1010,6 +1017,26 @@ pub async fn update_category(
             if let Some(parent) = parent_id {
                 change.category_lists(&tree, parent);
             }
+            if parent_id != current.parent_id {
+                let after: Vec<i64> = parent_id
+                    .into_iter()
+                    .chain(
+                        parent_id
+                            .iter()
+                            .flat_map(|p| tree.ancestors(*p))
+                            .map(|c| c.id),
+                    )
+                    .collect();
+                let before: Vec<i64> = tree.ancestors(id).iter().map(|c| c.id).collect();
+                change::articles_moved(conn, &tree.subtree_ids(id), &before, &after).await?;
+            }
+            let payload = webhook::category_payload(
+                "category.updated",
+                id,
+                &row.slug,
+                &state.settings.site_url,
+            );
+            webhook::enqueue(conn, "category.updated", &payload).await?;
             Ok(row)
         })
         .await?;
@@ -1087,6 +1114,12 @@ pub async fn delete_category(
             }
             None => {}
             Some(target) => {
+                let mut before = vec![id];
+                before.extend(tree.ancestors(id).iter().map(|c| c.id));
+                let mut after = vec![target];
+                after.extend(tree.ancestors(target).iter().map(|c| c.id));
+                // Named before the move, while they are still in the subtree.
+                change::articles_moved(conn, &tree.subtree_ids(id), &before, &after).await?;
                 diesel::update(articles::table.filter(articles::category_id.eq(id)))
                     .set(articles::category_id.eq(target))
                     .execute(conn)
@@ -1105,6 +1138,9 @@ pub async fn delete_category(
         if let Some(target) = target {
             change.category_lists(&tree, target);
         }
+        let slug = tree.get(id).map(|c| c.slug.clone()).unwrap_or_default();
+        let payload = webhook::category_payload("category.deleted", id, &slug, &state.settings.site_url);
+        webhook::enqueue(conn, "category.deleted", &payload).await?;
         Ok(())
     })
     .await?;

@@ -35,7 +35,9 @@ pub struct WebhookView {
     pub url: String,
     pub description: String,
     /// Event types sent: `article.published`, `article.updated`,
-    /// `article.unpublished`, `article.deleted`, `article.*` or `*`.
+    /// `article.unpublished`, `article.deleted`, `category.created`,
+    /// `category.updated`, `category.deleted`, `article.*`, `category.*` or
+    /// `*`.
     pub events: Vec<String>,
     /// Inactive endpoints are sent nothing. One an admin turned off gets no
     /// new events; one Newsroom disabled (see `disabled_reason`) keeps
@@ -247,7 +249,7 @@ fn check_events(events: &[String], errors: &mut Vec<ParameterError>) -> Vec<Stri
             errors.push(ParameterError {
                 parameter: "events".into(),
                 reason: format!(
-                    "`{e}` is not an event type; known: {}, article.* and *",
+                    "`{e}` is not an event type; known: {}, article.*, category.* and *",
                     webhook::EVENTS.join(", ")
                 ),
             });

@@ -148,6 +148,33 @@ pub async fn record(
     Ok(())
 }
 
+/// Change-feed rows for the public articles in categories `within` that a
+/// taxonomy write (a category moved, or deleted with its articles moved)
+/// took from under the categories `before` to under `after` (each with
+/// its ancestors): a client that follows a filtered feed sees them come or
+/// go. The article's own category is named too, for its new path.
+pub async fn articles_moved(
+    conn: &mut AsyncPgConnection,
+    within: &[i64],
+    before: &[i64],
+    after: &[i64],
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, BigInt};
+    let mut categories: Vec<i64> = before.iter().chain(after).copied().collect();
+    categories.sort_unstable();
+    categories.dedup();
+    diesel::sql_query(
+        "INSERT INTO article_changes (article_id, categories) \
+         SELECT a.id, array_append($2, a.category_id) FROM articles a \
+         WHERE a.category_id = ANY ($1) AND a.public_status AND a.published_at <= now() \
+         ORDER BY a.id",
+    )
+    .bind::<Array<BigInt>, _>(within)
+    .bind::<Array<BigInt>, _>(categories)
+    .execute(conn)
+    .await
+}
+
 /// How the public sees article `id` at `now`: `None` when it is not public
 /// (a draft, archived, scheduled for later, or gone).
 pub async fn shown(

@@ -14,17 +14,20 @@ use serde_json::{Value, json};
 use crate::schema::{webhook_deliveries, webhook_endpoints};
 
 /// The events an endpoint may ask for (`*` is every event, `article.*`
-/// every article event).
+/// every article event, `category.*` every category event).
 pub const EVENTS: &[&str] = &[
     "article.published",
     "article.updated",
     "article.unpublished",
     "article.deleted",
+    "category.created",
+    "category.updated",
+    "category.deleted",
 ];
 
 /// Whether `event` is a subscription an endpoint may hold.
 pub fn known_event(event: &str) -> bool {
-    event == "*" || event == "article.*" || EVENTS.contains(&event)
+    matches!(event, "*" | "article.*" | "category.*") || EVENTS.contains(&event)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -82,6 +85,21 @@ pub fn article_payload(
             "slug": slug,
             "url": format!("{site_url}/{slug}"),
             "api_url": format!("{site_url}/api/v1/articles/id/{id}"),
+        }
+    })
+}
+
+/// The body of a category event (`category.created`, `…updated`,
+/// `…deleted`): the category's id and slug (as it was, for a deletion) and
+/// its API URL.
+pub fn category_payload(event_type: &str, id: i64, slug: &str, site_url: &str) -> Value {
+    json!({
+        "type": event_type,
+        "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": {
+            "id": id,
+            "slug": slug,
+            "api_url": format!("{site_url}/api/v1/categories/{slug}"),
         }
     })
 }

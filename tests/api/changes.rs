@@ -406,3 +406,85 @@ async fn bad_tokens_and_parameters_are_problems_and_old_tokens_410() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// Syncs until the copy is the public set (a moment's wait: the feed only
+/// hands out rows below the oldest transaction still running, and other
+/// tests write in the same cluster).
+async fn converge(app: &TestApp, token: &mut String, filter: &str, copy: &mut Copy) {
+    for _ in 0..50 {
+        *token = sync(app, token, filter, copy).await;
+        if *copy == public(app, filter).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(*copy, public(app, filter).await, "{filter}");
+}
+
+#[actix_web::test]
+async fn moving_or_deleting_a_category_reaches_clients_that_filter_by_category() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let admin = token_for(&app, "admin@newsroom.test", "admin").await;
+    let r = send(
+        &app,
+        Method::POST,
+        "/api/v1/admin/categories",
+        Some(&admin),
+        Some(json!({"name": "Thế giới"})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    for title in ["Dân số già", "Mức sinh thấp"] {
+        let (id, _) = new_article(&app, &admin, title).await;
+        publish(&app, &admin, id).await;
+    }
+    let dan_so = app.get("/api/v1/categories/dan-so").await.json["id"]
+        .as_i64()
+        .unwrap();
+
+    // Two clients, one per root category, each with its copy.
+    let mut clients = Vec::new();
+    for filter in ["category=xa-hoi", "category=the-gioi"] {
+        let token = start(&app, filter).await;
+        let copy = public(&app, filter).await;
+        clients.push((filter, token, copy));
+    }
+    assert_eq!(clients[0].2.len(), 2);
+    assert!(clients[1].2.is_empty());
+
+    // "Dân số" moves from under "Xã hội" to under "Thế giới".
+    let r = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/categories/{dan_so}"),
+        Some(&admin),
+        Some(json!({"parent": "the-gioi"})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for (filter, token, copy) in &mut clients {
+        converge(&app, token, filter, copy).await;
+    }
+    assert!(clients[0].2.is_empty(), "{:?}", clients[0].2);
+    assert_eq!(clients[1].2.len(), 2);
+
+    // Deleted, its articles moved back under "Xã hội".
+    let r = send(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/admin/categories/{dan_so}?move_to=xa-hoi"),
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    for (filter, token, copy) in &mut clients {
+        converge(&app, token, filter, copy).await;
+    }
+    assert_eq!(clients[0].2.len(), 2);
+    assert!(clients[1].2.is_empty(), "{:?}", clients[1].2);
+}

@@ -810,3 +810,91 @@ async fn https_endpoints_get_their_deliveries_over_verified_tls() {
         "nothing is sent in the clear"
     );
 }
+
+#[actix_web::test]
+async fn category_events_go_to_endpoints_that_asked_for_them() {
+    let app = TestApp::spawn_with(settings()).await;
+    site(&app).await;
+    let admin = token_for(&app, "admin@newsroom.test", "admin").await;
+    let categories = Receiver::default();
+    let articles = Receiver::default();
+    let (_, secret) = register(&app, &admin, &categories.start(), json!(["category.*"])).await;
+    register(&app, &admin, &articles.start(), json!(["article.*"])).await;
+
+    let call = async |method: Method, path: &str, body: Option<Value>| {
+        let r = send(&app, method, path, Some(&admin), body, &[]).await;
+        assert!(r.status.is_success(), "{path}: {} {}", r.status, r.text);
+        r.json
+    };
+    let created = call(
+        Method::POST,
+        "/api/v1/admin/categories",
+        Some(json!({"name": "Thế giới"})),
+    )
+    .await;
+    let id = created["id"].as_i64().unwrap();
+    call(
+        Method::PATCH,
+        &format!("/api/v1/admin/categories/{id}"),
+        Some(json!({"name": "Quốc tế", "slug": "quoc-te"})),
+    )
+    .await;
+    call(
+        Method::DELETE,
+        &format!("/api/v1/admin/categories/{id}"),
+        None,
+    )
+    .await;
+
+    categories
+        .until(10, "three category events", |got| got.len() >= 3)
+        .await;
+    let got = categories.delivered();
+    let seen: Vec<(String, String)> = got
+        .iter()
+        .map(|r| {
+            let v = r.json();
+            assert_eq!(v["data"]["id"], id);
+            (
+                v["type"].as_str().unwrap().to_owned(),
+                v["data"]["slug"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            ("category.created".to_owned(), "the-gioi".to_owned()),
+            ("category.deleted".to_owned(), "quoc-te".to_owned()),
+            ("category.updated".to_owned(), "quoc-te".to_owned()),
+        ]
+    );
+    for r in &got {
+        verify(&secret, r);
+        let v = r.json();
+        let want = format!("/api/v1/categories/{}", v["data"]["slug"].as_str().unwrap());
+        assert!(
+            v["data"]["api_url"].as_str().unwrap().ends_with(&want),
+            "{}",
+            r.body
+        );
+    }
+    // An article subscriber heard none of it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(articles.got().is_empty(), "{:#?}", articles.got());
+
+    // Unknown event names are still refused, with the list.
+    let r = send(
+        &app,
+        Method::POST,
+        "/api/v1/admin/webhooks",
+        Some(&admin),
+        Some(json!({"url": categories.start(), "events": ["category.renamed"]})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("category.*"), "{}", r.text);
+}
