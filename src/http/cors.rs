@@ -278,10 +278,18 @@ where
         let routes = self.routes.clone();
         Box::pin(async move {
             let mut policies = HashMap::new();
+            let mut actual = [FALLBACK; 2];
             for (key, transform) in pending {
+                if key.0 && actual[1] == FALLBACK {
+                    actual[1] = key;
+                }
                 policies.insert(key, transform.await?);
             }
-            Ok(CorsByAudienceService { policies, routes })
+            Ok(CorsByAudienceService {
+                policies,
+                routes,
+                actual,
+            })
         })
     }
 }
@@ -289,6 +297,11 @@ where
 pub struct CorsByAudienceService<S> {
     policies: HashMap<PolicyKey, CorsMiddleware<Shared<S>>>,
     routes: RouteMethods,
+    /// The policy for requests that are not preflights, public and staff:
+    /// the methods a policy allows only matter to a preflight, so these
+    /// skip looking up the route's methods (which would cost more than a
+    /// cache hit).
+    actual: [PolicyKey; 2],
 }
 
 impl<S, B> Service<ServiceRequest> for CorsByAudienceService<S>
@@ -315,7 +328,12 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         // The decoded path, as the router sees it.
         let path = req.match_info().as_str();
-        let key = (super::is_staff_path(path), self.routes.set_of(path));
+        let staff = super::is_staff_path(path);
+        let key = if req.method() == Method::OPTIONS {
+            (staff, self.routes.set_of(path))
+        } else {
+            self.actual[usize::from(staff)]
+        };
         let policy = self
             .policies
             .get(&key)
