@@ -2,6 +2,7 @@
 //! spreads (a category tree, tags, authors, three years of publishing),
 //! reproducible for a given N, written with `COPY` (see [`load_with`]).
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -230,6 +231,14 @@ pub async fn load_with(url: &str, count: u64, bulk: bool, progress: bool) -> any
     } else {
         write(url, &plan, writers, &progress).await
     };
+    let words = match &outcome {
+        Ok(words) => words
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(_) => String::new(),
+    };
     if let Err(error) = &outcome {
         progress.phase("deleting what the failed load wrote");
         log::error!("synthetic load failed: {error:#}");
@@ -240,7 +249,7 @@ pub async fn load_with(url: &str, count: u64, bulk: bool, progress: bool) -> any
     let restored = match set_aside {
         Some(set_aside) => {
             set_aside
-                .restore(url, &main, (first, last), writers, &progress)
+                .restore(url, &main, &words, writers, &progress)
                 .await
         }
         None => Ok(()),
@@ -281,6 +290,8 @@ struct Chunk {
     tags: Bytes,
     authors: Bytes,
     changes: Bytes,
+    /// The distinct whitespace-separated pieces of the titles and summaries.
+    words: HashSet<String>,
 }
 
 impl Plan {
@@ -299,11 +310,21 @@ impl Plan {
         let mut tags = Vec::with_capacity(n * 3 * 16);
         let mut authors = Vec::with_capacity(n * 20);
         let mut changes = Vec::with_capacity(n * 48);
+        let mut words = HashSet::new();
         for seq in start..end {
             let id = self.first + seq as i64;
             let d = Draft::random(&mut rng, id, self.refs.categories.len(), self.now);
             let (category_id, chain) = &self.refs.categories[d.category];
             let x = Derived::new(&d.summary, &d.blocks);
+            for piece in d
+                .title
+                .split_whitespace()
+                .chain(d.summary.split_whitespace())
+            {
+                if !words.contains(piece) {
+                    words.insert(piece.to_owned());
+                }
+            }
             let body = serde_json::to_string(&x.body).expect("blocks serialise");
             let created = d.published_at.unwrap_or(self.now);
             let first_published = d.published_at.filter(|_| d.status != "draft");
@@ -370,18 +391,20 @@ impl Plan {
             tags: tags.into(),
             authors: authors.into(),
             changes: changes.into(),
+            words,
         }
     }
 }
 
 /// Writes every chunk on `writers` connections, writer `w` taking chunks
-/// `w`, `w + writers`, …, each made on a thread of its own.
+/// `w`, `w + writers`, …, each made on a thread of its own. Returns the
+/// distinct pieces of the titles and summaries.
 async fn write(
     url: &str,
     plan: &Arc<Plan>,
     writers: usize,
     progress: &Progress,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<HashSet<String>> {
     let mut tasks = Vec::with_capacity(writers);
     for w in 0..writers as u64 {
         let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(2);
@@ -402,8 +425,11 @@ async fn write(
             })?;
         tasks.push(write_one(url, rx, expected, progress));
     }
-    futures_util::future::try_join_all(tasks).await?;
-    Ok(())
+    let mut words = HashSet::new();
+    for mine in futures_util::future::try_join_all(tasks).await? {
+        words.extend(mine);
+    }
+    Ok(words)
 }
 
 /// One writer: the articles streamed as they are made, then their tags,
@@ -413,10 +439,11 @@ async fn write_one(
     mut chunks: tokio::sync::mpsc::Receiver<Chunk>,
     expected: u64,
     progress: &Progress,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<HashSet<String>> {
     let client = bulk::connect(url).await?;
     client.batch_execute("BEGIN").await?;
     let (mut tags, mut authors, mut changes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut words = HashSet::new();
     let sink = client.copy_in::<_, Bytes>(ARTICLES_COPY).await?;
     futures_util::pin_mut!(sink);
     let mut sent = 0u64;
@@ -425,6 +452,7 @@ async fn write_one(
         tags.push(chunk.tags);
         authors.push(chunk.authors);
         changes.push(chunk.changes);
+        words.extend(chunk.words);
         sent += chunk.articles as u64;
         progress.inc(chunk.articles as u64);
     }
@@ -437,7 +465,7 @@ async fn write_one(
     bulk::copy_in(&client, AUTHORS_COPY, authors).await?;
     bulk::copy_in(&client, CHANGES_COPY, changes).await?;
     client.batch_execute("COMMIT").await?;
-    Ok(())
+    Ok(words)
 }
 
 /// What a failed load wrote (writers that had committed).

@@ -52,6 +52,26 @@ async fn schema(app: &TestApp) -> String {
     .text
 }
 
+/// Whether `search_words` holds exactly the words the trigger would have
+/// kept, row by row.
+async fn words_match(app: &TestApp) {
+    let words = "SELECT DISTINCT w FROM articles, unnest(tsvector_to_array(to_tsvector(\
+        'public.newsroom_fold'::regconfig, translate(title || ' ' || summary, 'đĐ', 'dD')))) w \
+        WHERE length(w) BETWEEN 2 AND 40";
+    assert!(count(app, "SELECT count(*) AS n FROM search_words").await > 300);
+    assert_eq!(
+        count(
+            app,
+            &format!(
+                "SELECT count(*) AS n FROM (({words} EXCEPT SELECT word FROM search_words) \
+                 UNION ALL (SELECT word FROM search_words EXCEPT {words})) d"
+            )
+        )
+        .await,
+        0
+    );
+}
+
 fn enc(q: &str) -> String {
     let mut out = String::new();
     for b in q.bytes() {
@@ -110,11 +130,13 @@ async fn synthetic_articles_show_everywhere_the_public_looks() {
         .await
         .expect("the bulk load");
     assert_eq!(bulk, 3000);
+    words_match(&app).await;
     let small = newsroom::seed::synthetic::load(&database, 200)
         .await
         .expect("the small load");
     assert_eq!(small, 200);
 
+    words_match(&app).await;
     // What the load set aside is back, as it was.
     assert_eq!(schema(&app).await, schema_before);
     assert_eq!(
