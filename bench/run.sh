@@ -13,6 +13,11 @@
 #   BENCH_DATA_DIR     the cluster's folder, relative to the repository root
 #                      (default bench/.data), say to keep a small set beside
 #                      the 100,000-article one
+#   BENCH_DEEP_PAGE    the deep cursor page measured (default 1000; the last
+#                      page when there are fewer)
+#   BENCH_MODES        which sets to run: "uncached", "default" or both
+#                      (default "uncached default")
+#   BENCH_OUT          where results go (default bench/results/<timestamp>)
 #
 # Uses its own PostgreSQL cluster under bench/.data (never the dev database).
 # Delete that folder to seed again from scratch. Results (raw wrk outputs,
@@ -41,7 +46,9 @@ LONG_TAIL_WARMUP_SECONDS=${BENCH_LONG_TAIL_WARMUP:-60}
 DATA_DIR=${BENCH_DATA_DIR:-bench/.data}
 PID_FILE=$DATA_DIR/pg/postmaster.pid
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-OUT=bench/results/$STAMP
+OUT=${BENCH_OUT:-bench/results/$STAMP}
+DEEP_PAGE=${BENCH_DEEP_PAGE:-1000}
+MODES=" ${BENCH_MODES:-uncached default} "
 BIN=target/release/newsroom
 CEILING_BIN=target/release/examples/ceiling
 
@@ -292,9 +299,9 @@ SLUGS=$OUT/slugs.txt
 psql_bench -At -c "SELECT slug FROM articles WHERE $VISIBLE ORDER BY published_at DESC, id DESC" >"$SLUGS"
 PUBLISHED=$(grep -c . "$SLUGS" || true)
 ((PUBLISHED > 20)) || die "only $PUBLISHED published articles: the bench needs more than one list page"
-# Page 1,000 of the list, or its last page on a smaller set.
+# Page 1,000 (BENCH_DEEP_PAGE) of the list, or its last page on a smaller set.
 PAGE=$(((PUBLISHED + 19) / 20))
-if ((PAGE > 1000)); then PAGE=1000; fi
+if ((PAGE > DEEP_PAGE)); then PAGE=$DEEP_PAGE; fi
 PAGE_NAME=$(python3 -c 'import sys; print(f"{int(sys.argv[1]):,}")' "$PAGE")
 
 log "picking targets"
@@ -476,13 +483,17 @@ sizes() { # NAME PATH [PATH AS SHOWN]
     rm -f "$OUT/.headers" "$OUT/.body"
 }
 
-long_tail uncached "$WARMUP_SECONDS"
-run_newsroom_set uncached
+if [[ "$MODES" == *" uncached "* ]]; then
+    long_tail uncached "$WARMUP_SECONDS"
+    run_newsroom_set uncached
+fi
 stop_server
 
 # 3. Newsroom with its default settings (the in-process cache on): the long
 # tail first, with the server's memory sampled while it runs, then the
 # response sizes, then the hot URLs.
+: >"$OUT/sizes.tsv"
+if [[ "$MODES" == *" default "* ]]; then
 start_newsroom default
 RSS_IDLE=$(vm VmRSS)
 RSS_PID=$SERVER_PID
@@ -509,11 +520,11 @@ print(f"| peak since start (VmHWM, warm-up included) | {mib(hwm)} |")
 PY
 printf '\nLong-tail reads the cache answered right after the measured run (2,000 more Zipf draws, X-Cache): %s\n' \
     "$LONG_TAIL_HITS" >>"$OUT/memory.md"
-: >"$OUT/sizes.tsv"
 sizes "list page, 20 items" "/api/v1/articles?limit=20"
 sizes "article" "/api/v1/articles/$SLUG" "/api/v1/articles/{slug}"
 run_newsroom_set default
 stop_server
+fi
 
 # 4. The ceiling again, with wrk drawing Zipf ranks as in the long tail but
 # always asking for GET /: what the drawing costs wrk (which shares the cores
@@ -553,11 +564,13 @@ for name, path, asked, code, got, size in rows:
     share = f"{100 * int(size) / plain[name]:.1f}%" if plain.get(name) else "-"
     print(f"| {name} (`{path}`) | {asked} | {code} | {got} | {int(size):,} | {share} |")
 PY
-{
-    printf '\n'
-    cat "$OUT/memory.md"
-    printf '\n'
-    cat "$OUT/sizes.md"
-} >>"$OUT/table.md"
+if [[ -f "$OUT/memory.md" ]]; then
+    {
+        printf '\n'
+        cat "$OUT/memory.md"
+        printf '\n'
+        cat "$OUT/sizes.md"
+    } >>"$OUT/table.md"
+fi
 cat "$OUT/table.md"
 log "results in $OUT"
