@@ -18,6 +18,8 @@
 #   BENCH_MODES        which sets to run: "uncached", "default" or both
 #                      (default "uncached default")
 #   BENCH_OUT          where results go (default bench/results/<timestamp>)
+#   BENCH_PROFILE      the cargo profile of the binaries measured (default
+#                      release; "dev" only to try the script out quickly)
 #
 # Uses its own PostgreSQL cluster under bench/.data (never the dev database).
 # Delete that folder to seed again from scratch. Results (raw wrk outputs,
@@ -49,8 +51,10 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${BENCH_OUT:-bench/results/$STAMP}
 DEEP_PAGE=${BENCH_DEEP_PAGE:-1000}
 MODES=" ${BENCH_MODES:-uncached default} "
-BIN=target/release/newsroom
-CEILING_BIN=target/release/examples/ceiling
+PROFILE=${BENCH_PROFILE:-release}
+PROFILE_DIR=$([[ "$PROFILE" == dev ]] && echo debug || echo "$PROFILE")
+BIN=target/$PROFILE_DIR/newsroom
+CEILING_BIN=target/$PROFILE_DIR/examples/ceiling
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -69,8 +73,8 @@ mkdir -p bench/results
 exec 9>bench/results/.lock
 flock -n 9 || die "another bench/run.sh is running"
 
-log "building (release)"
-cargo build --release --bin newsroom --example ceiling
+log "building ($PROFILE)"
+cargo build --profile "$PROFILE" --bin newsroom --example ceiling
 
 mkdir -p "$OUT"
 {

@@ -13,7 +13,8 @@
 #                     (default bench/.data-scale; deleted first, so every run
 #                     starts from an empty database)
 #   SCALE_KEEP        1 keeps the cluster's folder afterwards (default 0)
-#   BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_DEEP_PAGE (default here 10000)
+#   BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROFILE, BENCH_DEEP_PAGE (default
+#                     here 10000)
 #                     as for bench/run.sh
 #
 # A million articles take about 15 GB in PostgreSQL: the script stops
