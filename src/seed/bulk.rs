@@ -311,14 +311,7 @@ impl Progress {
         let tty = visible && std::io::stderr().is_terminal();
         let bar = tty.then(|| {
             let bar = ProgressBar::new(total);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:40.cyan/blue}] {human_pos}/{human_len} articles \
-                     ({per_sec}, {eta} left)",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
-            );
+            bar.set_style(bar_style());
             bar
         });
         Self {
@@ -352,10 +345,7 @@ impl Progress {
         log::info!("{what}");
         if self.tty {
             let spinner = ProgressBar::new_spinner();
-            spinner.set_style(
-                ProgressStyle::with_template("{elapsed_precise} {spinner} {prefix}: {msg}")
-                    .expect("a valid template"),
-            );
+            spinner.set_style(spinner_style());
             spinner.set_prefix(what.to_owned());
             spinner.enable_steady_tick(Duration::from_millis(200));
             *bar = Some(spinner);
@@ -381,5 +371,41 @@ impl Progress {
         if let Some(bar) = self.bar.lock().expect("not poisoned").take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40.cyan/blue}] {human_pos}/{human_len} articles \
+         ({per_sec}, {eta} left)",
+    )
+    .expect("a valid template")
+    .progress_chars("=> ")
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{elapsed_precise} {spinner} {prefix}: {msg}")
+        .expect("a valid template")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_fields_escape_what_copy_reads_as_syntax() {
+        let mut out = Vec::new();
+        text(&mut out, "a\tb\\c\nd\re");
+        assert_eq!(out, b"a\\tb\\\\c\\nd\\re");
+        let mut out = Vec::new();
+        ids(&mut out, &[3, 1, 2]);
+        timestamp(&mut out, None);
+        assert_eq!(out, b"{3,1,2}\\N");
+    }
+
+    #[test]
+    fn the_progress_templates_are_valid() {
+        let _ = bar_style();
+        let _ = spinner_style();
     }
 }
