@@ -10,7 +10,7 @@
 # Environment knobs:
 #   SCALE_SIZES       article counts, ascending (default "10000 100000 1000000")
 #   SCALE_DATA_DIR    the cluster's folder, relative to the repository root
-#                     (default bench/.data-scale; deleted first, so every run
+#                     (default bench/results/.data-scale; deleted first, so every run
 #                     starts from an empty database)
 #   SCALE_KEEP        1 keeps the cluster's folder afterwards (default 0)
 #   BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_PROFILE, BENCH_DEEP_PAGE (default
@@ -25,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZES=${SCALE_SIZES:-10000 100000 1000000}
-DATA_DIR=${SCALE_DATA_DIR:-bench/.data-scale}
+DATA_DIR=${SCALE_DATA_DIR:-bench/results/.data-scale}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=bench/results/scale-$STAMP
 export BENCH_DEEP_PAGE=${BENCH_DEEP_PAGE:-10000}
