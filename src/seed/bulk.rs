@@ -377,9 +377,15 @@ impl Progress {
 fn bar_style() -> ProgressStyle {
     ProgressStyle::with_template(
         "{elapsed_precise} [{bar:40.cyan/blue}] {human_pos}/{human_len} articles \
-         ({per_sec}, {eta} left)",
+         ({rate}, {eta} left)",
     )
     .expect("a valid template")
+    .with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}/s", state.per_sec());
+        },
+    )
     .progress_chars("=> ")
 }
 
