@@ -17,6 +17,15 @@
 #   BENCH_DATA_DIR     the cluster's folder, relative to the repository root
 #                      (default bench/.data), say to keep a small set beside
 #                      the 100,000-article one
+#   BENCH_DEEP_PAGE    the deep cursor page measured (default 1000; the last
+#                      page when there are fewer)
+#   BENCH_PARTNERS     1 (default) runs bench/partners.py (webhooks, and the
+#                      change feed's token); 0 leaves the data untouched
+#   BENCH_MODES        which sets to run: "uncached", "default" or both
+#                      (default "uncached default")
+#   BENCH_OUT          where results go (default bench/results/<timestamp>)
+#   BENCH_PROFILE      the cargo profile of the binaries measured (default
+#                      release; "dev" only to try the script out quickly)
 #
 # Uses its own PostgreSQL cluster under bench/.data (never the dev database).
 # Delete that folder to seed again from scratch. Results (raw wrk outputs,
@@ -45,9 +54,13 @@ LONG_TAIL_WARMUP_SECONDS=${BENCH_LONG_TAIL_WARMUP:-60}
 DATA_DIR=${BENCH_DATA_DIR:-bench/.data}
 PID_FILE=$DATA_DIR/pg/postmaster.pid
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-OUT=bench/results/$STAMP
-BIN=target/release/newsroom
-CEILING_BIN=target/release/examples/ceiling
+OUT=${BENCH_OUT:-bench/results/$STAMP}
+DEEP_PAGE=${BENCH_DEEP_PAGE:-1000}
+MODES=" ${BENCH_MODES:-uncached default} "
+PROFILE=${BENCH_PROFILE:-release}
+PROFILE_DIR=$([[ "$PROFILE" == dev ]] && echo debug || echo "$PROFILE")
+BIN=target/$PROFILE_DIR/newsroom
+CEILING_BIN=target/$PROFILE_DIR/examples/ceiling
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -66,8 +79,8 @@ mkdir -p bench/results
 exec 9>bench/results/.lock
 flock -n 9 || die "another bench/run.sh is running"
 
-log "building (release)"
-cargo build --release --bin newsroom --example ceiling
+log "building ($PROFILE)"
+cargo build --profile "$PROFILE" --bin newsroom --example ceiling
 
 mkdir -p "$OUT"
 {
@@ -297,9 +310,9 @@ SLUGS=$OUT/slugs.txt
 psql_bench -At -c "SELECT slug FROM articles WHERE $VISIBLE ORDER BY published_at DESC, id DESC" >"$SLUGS"
 PUBLISHED=$(grep -c . "$SLUGS" || true)
 ((PUBLISHED > 20)) || die "only $PUBLISHED published articles: the bench needs more than one list page"
-# Page 1,000 of the list, or its last page on a smaller set.
+# Page 1,000 (BENCH_DEEP_PAGE) of the list, or its last page on a smaller set.
 PAGE=$(((PUBLISHED + 19) / 20))
-if ((PAGE > 1000)); then PAGE=1000; fi
+if ((PAGE > DEEP_PAGE)); then PAGE=$DEEP_PAGE; fi
 PAGE_NAME=$(python3 -c 'import sys; print(f"{int(sys.argv[1]):,}")' "$PAGE")
 
 log "picking targets"
@@ -426,7 +439,9 @@ run_newsroom_set() { # MODE
     bench "suggest" "$mode" "$base/search/suggest?q=$(urlq "$SUGGEST_Q")"
     bench "RSS feed of a category" "$mode" "$base/feeds/rss.xml?category=$CATEGORY"
     bench "news sitemap" "$mode" "$base/sitemaps/news.xml"
-    bench "changes since a busy hour" "$mode" "$base/changes?since=$SINCE"
+    if [[ -n "$SINCE" ]]; then
+        bench "changes since a busy hour" "$mode" "$base/changes?since=$SINCE"
+    fi
 }
 
 # A partner key for the keyed reads, with a limit wrk cannot reach.
@@ -487,35 +502,42 @@ sizes() { # NAME PATH [PATH AS SHOWN]
 # $BENCH_PARTNER_ARTICLES articles, then $BENCH_EDITS title edits from 4
 # writers) are an hour of a very busy newsroom: the change feed is then
 # measured from a token taken before them.
-log "webhooks: publish to delivery, delivery throughput; the change feed's token"
-BENCH_EMAIL="bench-$STAMP@newsroom.test"
-BENCH_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
-printf '%s' "$BENCH_PASSWORD" | env -u DATABASE_URL RUST_LOG=warn "$BIN" --data-dir "$DATA_DIR" \
-    user create --email "$BENCH_EMAIL" --role admin >/dev/null
-python3 bench/partners.py "http://127.0.0.1:$NEWSROOM_PORT" "$BENCH_EMAIL" "$BENCH_PASSWORD" \
-    --articles "${BENCH_PARTNER_ARTICLES:-50}" --edits "${BENCH_EDITS:-1000}" >"$OUT/partners.json"
-SINCE=$(python3 -c 'import json, sys, urllib.parse; print(urllib.parse.quote(json.load(open(sys.argv[1]))["since"], safe=""))' "$OUT/partners.json")
-CHANGES_FIRST=$(api "/api/v1/changes?since=$SINCE" | python3 -c 'import json, sys; p = json.load(sys.stdin); print(len(p["changes"]), "articles, has_more:", p["has_more"])')
-log "the change feed's first page since the token: $CHANGES_FIRST"
-{
-    explain "i) change feed: the page after a token an hour's writes old (no filter)" \
-        "WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, now() AS now),
-         ch AS (SELECT c.txid, c.seq, c.article_id FROM article_changes c
-                WHERE (c.txid, c.seq) > ((SELECT min(txid) - 1 FROM article_changes WHERE changed_at > now() - interval '1 hour'), 0)
-                  AND c.txid < (SELECT xmin FROM snap) ORDER BY c.txid, c.seq LIMIT 100),
-         due AS (SELECT a.published_at, a.id FROM articles a
-                 WHERE a.public_status AND (a.published_at, a.id) > (now() - interval '1 hour', 0)
-                   AND a.published_at <= (SELECT now FROM snap) ORDER BY a.published_at, a.id LIMIT 100)
-         SELECT txid, seq, article_id FROM ch UNION ALL SELECT 0, id, id FROM due;"
-} >>"$OUT/plans.txt"
+SINCE=""
+if [[ "${BENCH_PARTNERS:-1}" == 1 ]]; then
+    log "webhooks: publish to delivery, delivery throughput; the change feed's token"
+    BENCH_EMAIL="bench-$STAMP@newsroom.test"
+    BENCH_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+    printf '%s' "$BENCH_PASSWORD" | env -u DATABASE_URL RUST_LOG=warn "$BIN" --data-dir "$DATA_DIR" \
+        user create --email "$BENCH_EMAIL" --role admin >/dev/null
+    python3 bench/partners.py "http://127.0.0.1:$NEWSROOM_PORT" "$BENCH_EMAIL" "$BENCH_PASSWORD" \
+        --articles "${BENCH_PARTNER_ARTICLES:-50}" --edits "${BENCH_EDITS:-1000}" >"$OUT/partners.json"
+    SINCE=$(python3 -c 'import json, sys, urllib.parse; print(urllib.parse.quote(json.load(open(sys.argv[1]))["since"], safe=""))' "$OUT/partners.json")
+    CHANGES_FIRST=$(api "/api/v1/changes?since=$SINCE" | python3 -c 'import json, sys; p = json.load(sys.stdin); print(len(p["changes"]), "articles, has_more:", p["has_more"])')
+    log "the change feed's first page since the token: $CHANGES_FIRST"
+    {
+        explain "i) change feed: the page after a token an hour's writes old (no filter)" \
+            "WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin, now() AS now),
+             ch AS (SELECT c.txid, c.seq, c.article_id FROM article_changes c
+                    WHERE (c.txid, c.seq) > ((SELECT min(txid) - 1 FROM article_changes WHERE changed_at > now() - interval '1 hour'), 0)
+                      AND c.txid < (SELECT xmin FROM snap) ORDER BY c.txid, c.seq LIMIT 100),
+             due AS (SELECT a.published_at, a.id FROM articles a
+                     WHERE a.public_status AND (a.published_at, a.id) > (now() - interval '1 hour', 0)
+                       AND a.published_at <= (SELECT now FROM snap) ORDER BY a.published_at, a.id LIMIT 100)
+             SELECT txid, seq, article_id FROM ch UNION ALL SELECT 0, id, id FROM due;"
+    } >>"$OUT/plans.txt"
+fi
 
-long_tail uncached "$WARMUP_SECONDS"
-run_newsroom_set uncached
+if [[ "$MODES" == *" uncached "* ]]; then
+    long_tail uncached "$WARMUP_SECONDS"
+    run_newsroom_set uncached
+fi
 stop_server
 
 # 3. Newsroom with its default settings (the in-process cache on): the long
 # tail first, with the server's memory sampled while it runs, then the
 # response sizes, then the hot URLs.
+: >"$OUT/sizes.tsv"
+if [[ "$MODES" == *" default "* ]]; then
 start_newsroom default
 RSS_IDLE=$(vm VmRSS)
 RSS_PID=$SERVER_PID
@@ -542,11 +564,11 @@ print(f"| peak since start (VmHWM, warm-up included) | {mib(hwm)} |")
 PY
 printf '\nLong-tail reads the cache answered right after the measured run (2,000 more Zipf draws, X-Cache): %s\n' \
     "$LONG_TAIL_HITS" >>"$OUT/memory.md"
-: >"$OUT/sizes.tsv"
 sizes "list page, 20 items" "/api/v1/articles?limit=20"
 sizes "article" "/api/v1/articles/$SLUG" "/api/v1/articles/{slug}"
 run_newsroom_set default
 stop_server
+fi
 
 # 4. The ceiling again, with wrk drawing Zipf ranks as in the long tail but
 # always asking for GET /: what the drawing costs wrk (which shares the cores
@@ -586,6 +608,7 @@ for name, path, asked, code, got, size in rows:
     share = f"{100 * int(size) / plain[name]:.1f}%" if plain.get(name) else "-"
     print(f"| {name} (`{path}`) | {asked} | {code} | {got} | {int(size):,} | {share} |")
 PY
+if [[ -f "$OUT/partners.json" ]]; then
 python3 - "$OUT/partners.json" >"$OUT/partners.md" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -598,13 +621,18 @@ print(f"| title edits saved per second ({p['edits']} edits, {p['writers']} write
 print(f"| webhook deliveries per second over the same span | {p['deliveries_per_second']} |")
 print(f"| last delivery after the last save | {p['last_delivery_after_last_save_ms']} ms |")
 PY
-{
-    printf '\n'
-    cat "$OUT/partners.md"
-    printf '\n'
-    cat "$OUT/memory.md"
-    printf '\n'
-    cat "$OUT/sizes.md"
-} >>"$OUT/table.md"
+    {
+        printf '\n'
+        cat "$OUT/partners.md"
+    } >>"$OUT/table.md"
+fi
+if [[ -f "$OUT/memory.md" ]]; then
+    {
+        printf '\n'
+        cat "$OUT/memory.md"
+        printf '\n'
+        cat "$OUT/sizes.md"
+    } >>"$OUT/table.md"
+fi
 cat "$OUT/table.md"
 log "results in $OUT"

@@ -43,8 +43,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Migrate => println!("database is up to date ({applied} migration(s) applied)"),
         Command::Seed(args) => {
-            let mut conn = AsyncPgConnection::establish(&url).await?;
             if args.demo {
+                let mut conn = AsyncPgConnection::establish(&url).await?;
                 if seed::demo::load(&mut conn).await? {
                     println!("demo content loaded");
                 } else {
@@ -52,7 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             } else if let Some(n) = args.synthetic {
                 let started = std::time::Instant::now();
-                let inserted = seed::synthetic::load(&mut conn, n).await?;
+                let inserted = seed::synthetic::load(&url, n).await?;
                 println!(
                     "inserted {inserted} synthetic articles in {:.1}s",
                     started.elapsed().as_secs_f64()

@@ -1,6 +1,7 @@
 //! Content loaders: the demo site (`seed --demo`, and the first `serve`
 //! without DATABASE_URL) and synthetic articles for benchmarks.
 
+pub mod bulk;
 pub mod demo;
 pub mod synthetic;
 

@@ -18,6 +18,7 @@ mod permissions;
 mod properties;
 mod purge;
 mod search;
+mod seed;
 mod spec;
 mod taxonomy;
 mod webhooks;
