@@ -81,8 +81,16 @@ class Api:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        conn.request(method, path, body=data, headers=headers)
-        response = conn.getresponse()
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            response = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed a connection idle past its keep-alive
+            # before reading this request: send it on a new one.
+            conn.close()
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            conn.request(method, path, body=data, headers=headers)
+            response = conn.getresponse()
         raw = response.read()
         if response.status not in expect:
             sys.exit(f"{method} {path}: {response.status} {raw[:300]!r}")
