@@ -42,8 +42,13 @@ const MAX_TEXT: usize = 2000;
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// What the picture shows, for readers who cannot see it.
+    #[param(example = "Lễ phát động tại KCN Đông Mai", max_length = 2000)]
     pub alt: Option<String>,
+    /// The caption shown under the picture (inline HTML, as a paragraph's).
+    #[param(example = "Quang cảnh lễ phát động.", max_length = 2000)]
     pub caption: Option<String>,
+    /// Who took or owns the picture.
+    #[param(example = "Báo Quảng Ninh", max_length = 2000)]
     pub credit: Option<String>,
 }
 
@@ -446,13 +451,33 @@ async fn make(
 }
 
 /// Serves a stored original or rendition (`GET` and `HEAD`), making a
-/// rendition on its first request.
+/// rendition on its first request. A rendition asked for as `….auto` is
+/// sent as WebP when `Accept` takes it, else as JPEG (`Vary: Accept`).
 pub async fn serve_media(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.into_inner();
+    match key.strip_suffix(".auto") {
+        Some(stem) if stem.starts_with("r/") => {
+            let webp = req
+                .headers()
+                .get_all(header::ACCEPT)
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.contains("image/webp"));
+            let ext = if webp { "webp" } else { "jpg" };
+            let mut response = serve_key(&state, &req, format!("{stem}.{ext}")).await?;
+            response
+                .headers_mut()
+                .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+            Ok(response)
+        }
+        _ => serve_key(&state, &req, key).await,
+    }
+}
+
+async fn serve_key(state: &AppState, req: &HttpRequest, key: String) -> ApiResult<HttpResponse> {
     let not_found = || ApiError::not_found("media file", format!("/media/{key}"));
     let storage = &state.settings.media.storage;
     let content_type = content_type(&key).ok_or_else(not_found)?;
@@ -463,7 +488,7 @@ pub async fn serve_media(
         Err(e) => return Err(ApiError::Internal(e.into())),
     };
     let etag = etag(&key);
-    if matches_etag(&req, &etag) {
+    if matches_etag(req, &etag) {
         return Ok(headers(HttpResponse::NotModified(), &key, &etag).finish());
     }
     let Some(size) = size else {
@@ -486,7 +511,7 @@ pub async fn serve_media(
             |r| bytes.slice(r.start as usize..r.end as usize),
         ));
     };
-    let range = wanted_range(&req, &etag, size);
+    let range = wanted_range(req, &etag, size);
     match range {
         Err(()) => Ok(headers(HttpResponse::RangeNotSatisfiable(), &key, &etag)
             .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))

@@ -466,6 +466,30 @@ async fn renditions_are_never_upscaled_immutable_ranged_and_made_once() {
     );
     assert_eq!(fetch(&app, &bogus, &[]).await.status, 404);
 
+    // `.auto` picks the format by `Accept`.
+    let auto = m["renditions"]["original"][0]["url"]
+        .as_str()
+        .unwrap()
+        .rsplit_once('.')
+        .unwrap()
+        .0
+        .to_owned()
+        + ".auto";
+    let webp = fetch(&app, &auto, &[("accept", "image/avif,image/webp,*/*")]).await;
+    assert_eq!(
+        (
+            webp.status,
+            webp.header("content-type"),
+            webp.header("vary")
+        ),
+        (200, Some("image/webp"), Some("Accept"))
+    );
+    let jpeg = fetch(&app, &auto, &[("accept", "*/*")]).await;
+    assert_eq!(
+        (jpeg.status, jpeg.header("content-type")),
+        (200, Some("image/jpeg"))
+    );
+
     // Twenty first requests at once all get the same bytes.
     let url = m["renditions"]["16x9"][0]["url"].as_str().unwrap();
     let all = futures_util::future::join_all((0..20).map(|_| fetch(&app, url, &[]))).await;
