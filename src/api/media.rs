@@ -496,14 +496,14 @@ async fn serve_key(state: &AppState, req: &HttpRequest, key: String) -> ApiResul
         let bytes = if let Some(bytes) = shipped::bytes(&key) {
             Bytes::from_static(bytes)
         } else if let Some(wanted) = RenditionKey::parse(&key) {
-            rendition(&state, &key, &wanted)
+            rendition(state, &key, &wanted)
                 .await?
                 .ok_or_else(not_found)?
         } else {
             return Err(not_found());
         };
         return Ok(send(
-            &req,
+            req,
             &key,
             &etag,
             content_type,
