@@ -44,7 +44,7 @@ pub fn clean(bytes: &[u8], settings: &MediaSettings) -> Result<Cleaned, ApiError
     let quality = 90;
     let (encoded, extension, mime_type) = match format {
         ImageFormat::Jpeg => (
-            encode_jpeg(&flatten(&image), width, height, quality)?,
+            encode_jpeg(&flatten(image), width, height, quality)?,
             "jpg",
             "image/jpeg",
         ),
@@ -157,10 +157,11 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
     matches!((last_scan, end), (Some(s), Some(e)) if e > s)
 }
 
-/// RGB, with any transparency laid on white (JPEG has none).
-pub fn flatten(image: &DynamicImage) -> Vec<u8> {
+/// RGB, with any transparency laid on white (JPEG has none). Consumes the
+/// image: an RGB one is handed over without a copy.
+pub fn flatten(image: DynamicImage) -> Vec<u8> {
     if !image.color().has_alpha() {
-        return image.to_rgb8().into_raw();
+        return image.into_rgb8().into_raw();
     }
     let rgba = image.to_rgba8();
     let mut out = Vec::with_capacity(rgba.len() / 4 * 3);

@@ -24,10 +24,11 @@ impl Decoded {
         let format = image::guess_format(bytes)
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("a stored original: {e}")))?;
         let image = decode(bytes, format, max_pixels, false)?;
+        let (width, height) = (image.width(), image.height());
         Ok(Self {
-            width: image.width(),
-            height: image.height(),
-            rgb: flatten(&image),
+            width,
+            height,
+            rgb: flatten(image),
         })
     }
 

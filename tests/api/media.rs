@@ -477,12 +477,14 @@ async fn renditions_are_never_upscaled_immutable_ranged_and_made_once() {
         + ".auto";
     let webp = fetch(&app, &auto, &[("accept", "image/avif,image/webp,*/*")]).await;
     assert_eq!(
-        (
-            webp.status,
-            webp.header("content-type"),
-            webp.header("vary")
-        ),
-        (200, Some("image/webp"), Some("Accept"))
+        (webp.status, webp.header("content-type")),
+        (200, Some("image/webp"))
+    );
+    assert!(
+        webp.header("vary")
+            .unwrap()
+            .split(", ")
+            .any(|v| v == "Accept")
     );
     let jpeg = fetch(&app, &auto, &[("accept", "*/*")]).await;
     assert_eq!(
