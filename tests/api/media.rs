@@ -614,6 +614,23 @@ async fn the_demo_picture_is_served_with_renditions() {
     assert_eq!(original.status, 200);
     assert_eq!(original.header("content-type"), Some("image/jpeg"));
     assert_eq!(dimensions(&original.bytes), (1200, 800));
+    // HEAD: the same headers, no body.
+    let head = send(app.client.head(format!(
+        "{}/media/2023/11/2147034_dsc_0597_11282810.jpg",
+        app.base
+    )))
+    .await;
+    assert_eq!((head.status, head.bytes.len()), (200, 0));
+    assert_eq!(head.header("content-type"), Some("image/jpeg"));
+    // Nothing outside the storage, and nothing but images.
+    for path in [
+        "/media/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/media/%2e%2e/%2e%2e/etc/passwd.jpg",
+        "/media/o/../../Cargo.toml",
+        "/media/2023/11/nothing.jpg",
+    ] {
+        assert_eq!(fetch(&app, path, &[]).await.status, 404, "{path}");
+    }
     let article = app
         .get(&format!("/api/v1/articles/{}", crate::demo::SEED_SLUG))
         .await;
