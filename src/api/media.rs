@@ -437,6 +437,9 @@ async fn make(
         .acquire_many_owned(threads as u32)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
+    media
+        .batches
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (original, max_pixels, quality) = (original.clone(), media.max_pixels, media.quality);
     let made = web::block(move || {
         Decoded::new(&original, max_pixels)?.render(&planned, focal, quality, threads)

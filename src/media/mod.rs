@@ -142,6 +142,9 @@ pub struct MediaSettings {
     pub work: Arc<tokio::sync::Semaphore>,
     /// One maker per rendition: concurrent first requests wait for it.
     flights: Arc<Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>>,
+    /// Times an original was decoded to make renditions (for tests and
+    /// logs: concurrent first requests must make a rendition once).
+    pub batches: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl MediaSettings {
@@ -182,6 +185,7 @@ impl MediaSettings {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
             flights: Arc::default(),
+            batches: Arc::default(),
         })
     }
 

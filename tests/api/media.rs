@@ -379,7 +379,9 @@ async fn exif_orientation_is_applied_and_metadata_stripped() {
 
 #[actix_web::test]
 async fn renditions_are_never_upscaled_immutable_ranged_and_made_once() {
-    let app = TestApp::spawn().await;
+    let settings = harness::settings();
+    let media = settings.media.clone();
+    let app = TestApp::spawn_with(settings).await;
     let author = token_for(&app, "tg@newsroom.test", "author").await;
     let r = upload_raw(&app, &author, "image/jpeg", jpeg(700, 300)).await;
     assert_eq!(r.status, 201);
@@ -492,13 +494,16 @@ async fn renditions_are_never_upscaled_immutable_ranged_and_made_once() {
         (200, Some("image/jpeg"))
     );
 
-    // Twenty first requests at once all get the same bytes.
+    // Twenty first requests at once all get the same bytes, made once.
     let url = m["renditions"]["16x9"][0]["url"].as_str().unwrap();
+    let batches = || media.batches.load(std::sync::atomic::Ordering::Relaxed);
+    let before = batches();
     let all = futures_util::future::join_all((0..20).map(|_| fetch(&app, url, &[]))).await;
     assert!(
         all.iter()
             .all(|r| r.status == 200 && r.bytes == all[0].bytes)
     );
+    assert_eq!(batches() - before, 1, "twenty first requests made it once");
 }
 
 #[actix_web::test]
