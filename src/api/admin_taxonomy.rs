@@ -866,6 +866,14 @@ pub async fn delete_media(
         })
         .await?;
     if let Some((key, hash)) = file {
+        let hot = &state.settings.media.hot;
+        let renditions = format!("r/{hash}/");
+        hot.invalidate(&key);
+        for (cached, _) in hot.iter() {
+            if cached.starts_with(&renditions) {
+                hot.invalidate(cached.as_str());
+            }
+        }
         let storage = &state.settings.media.storage;
         let removed = async {
             storage.delete(&key).await?;

@@ -484,6 +484,21 @@ async fn serve_key(state: &AppState, req: &HttpRequest, key: String) -> ApiResul
     let not_found = || ApiError::not_found("media file", format!("/media/{key}"));
     let storage = &state.settings.media.storage;
     let content_type = content_type(&key).ok_or_else(not_found)?;
+    let content_addressed = key.starts_with("o/") || key.starts_with("r/");
+    if content_addressed && let Some(bytes) = state.settings.media.hot.get(&key) {
+        let etag = etag(&key);
+        if matches_etag(req, &etag) {
+            return Ok(headers(HttpResponse::NotModified(), &key, &etag).finish());
+        }
+        return Ok(send(
+            req,
+            &key,
+            &etag,
+            content_type,
+            bytes.len() as u64,
+            |r| bytes.slice(r.start as usize..r.end as usize),
+        ));
+    }
     // The whole object, when there is no (usable) range to send.
     let size = match storage.size(&key).await {
         Ok(Some(size)) => Some(size),
@@ -540,7 +555,16 @@ async fn serve_key(state: &AppState, req: &HttpRequest, key: String) -> ApiResul
                     ));
                     r
                 }
-                None => headers(HttpResponse::Ok(), &key, &etag),
+                None => {
+                    if content_addressed && object.bytes.len() <= 4 * 1024 * 1024 {
+                        state
+                            .settings
+                            .media
+                            .hot
+                            .insert(key.clone(), object.bytes.clone());
+                    }
+                    headers(HttpResponse::Ok(), &key, &etag)
+                }
             };
             Ok(response
                 .insert_header((header::CONTENT_TYPE, content_type))

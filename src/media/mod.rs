@@ -145,6 +145,9 @@ pub struct MediaSettings {
     /// Times an original was decoded to make renditions (for tests and
     /// logs: concurrent first requests must make a rendition once).
     pub batches: Arc<std::sync::atomic::AtomicUsize>,
+    /// Content-addressed files served lately, kept in memory (they never
+    /// change, so there is nothing to purge): 64 MB at most.
+    pub hot: moka::sync::Cache<String, actix_web::web::Bytes>,
 }
 
 impl MediaSettings {
@@ -186,6 +189,12 @@ impl MediaSettings {
             )),
             flights: Arc::default(),
             batches: Arc::default(),
+            hot: moka::sync::Cache::builder()
+                .max_capacity(64 * 1024 * 1024)
+                .weigher(|key: &String, bytes: &actix_web::web::Bytes| {
+                    u32::try_from(key.len() + bytes.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
         })
     }
 
