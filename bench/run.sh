@@ -446,7 +446,7 @@ run_newsroom_set() { # MODE
 
 # A partner key for the keyed reads, with a limit wrk cannot reach.
 PARTNER_KEY=$(env -u DATABASE_URL RUST_LOG=warn "$BIN" --data-dir "$DATA_DIR" key create \
-    --name "bench/run.sh $STAMP" --per-minute 1000000 --burst 100000 | sed -n 's/^secret[^:]*: //p')
+    --name "bench/run.sh $STAMP" --per-minute 60000000 --burst 100000 | sed -n 's/^secret[^:]*: //p')
 [[ "$PARTNER_KEY" == nr_live_* ]] || die "no partner key was created"
 
 LONG_TAIL="long tail, Zipf(1) over $(python3 -c 'import sys; print(f"{int(sys.argv[1]):,}")' "$PUBLISHED") articles"

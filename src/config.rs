@@ -10,6 +10,8 @@ use ipnet::IpNet;
 use crate::auth::TokenKeys;
 use crate::http::cache_control::{CachePolicy, EdgeTtls};
 use crate::http::cors::CorsOrigins;
+use crate::media::MediaSettings;
+use crate::media::storage::{S3Config, Storage};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -353,6 +355,66 @@ pub struct Options {
     #[arg(long, env = "NEWSROOM_FEED_ITEMS", default_value_t = 50, global = true,
           value_parser = clap::value_parser!(u16).range(1..=500))]
     pub feed_items: u16,
+    /// Where uploaded images and their renditions are kept when no S3
+    /// bucket is set (default: `media` under --data-dir).
+    #[arg(long, env = "NEWSROOM_MEDIA_DIR", global = true)]
+    pub media_dir: Option<PathBuf>,
+    /// An S3 (or S3-compatible) bucket for media instead of the local
+    /// folder. Credentials come from NEWSROOM_MEDIA_S3_ACCESS_KEY_ID and
+    /// NEWSROOM_MEDIA_S3_SECRET_ACCESS_KEY (or the usual AWS_* variables).
+    #[arg(long, env = "NEWSROOM_MEDIA_S3_BUCKET", global = true)]
+    pub media_s3_bucket: Option<String>,
+    /// The S3 endpoint, for S3-compatible stores (MinIO, Garage, R2…);
+    /// AWS itself when unset.
+    #[arg(long, env = "NEWSROOM_MEDIA_S3_ENDPOINT", global = true)]
+    pub media_s3_endpoint: Option<String>,
+    /// The bucket's region.
+    #[arg(
+        long,
+        env = "NEWSROOM_MEDIA_S3_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
+    pub media_s3_region: String,
+    /// Bytes an uploaded image may have at most.
+    #[arg(long, env = "NEWSROOM_MEDIA_MAX_BYTES", default_value_t = 30 * 1024 * 1024, global = true,
+          value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
+    pub media_max_bytes: u64,
+    /// Pixels (width × height) an uploaded image may have at most: checked
+    /// from its header before anything is decoded, so a decompression bomb
+    /// costs nothing.
+    #[arg(long, env = "NEWSROOM_MEDIA_MAX_PIXELS", default_value_t = 50_000_000, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub media_max_pixels: u64,
+    /// Rendition widths in pixels, comma-separated (never wider than the
+    /// original: a narrower one gets its own width as the largest).
+    #[arg(
+        long,
+        env = "NEWSROOM_MEDIA_WIDTHS",
+        value_delimiter = ',',
+        default_value = "320,480,640,960,1280,1600,2048",
+        global = true
+    )]
+    pub media_widths: Vec<u32>,
+    /// Rendition crops, comma-separated: `original` and aspect ratios
+    /// `W:H` (cut around each image's focal point).
+    #[arg(
+        long,
+        env = "NEWSROOM_MEDIA_CROPS",
+        value_delimiter = ',',
+        default_value = "original,16:9,4:3,1:1",
+        global = true
+    )]
+    pub media_crops: Vec<String>,
+    /// Lossy quality of JPEG and WebP renditions (1 to 100).
+    #[arg(long, env = "NEWSROOM_MEDIA_QUALITY", default_value_t = 80, global = true,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub media_quality: u8,
+    /// Whether an upload makes all its renditions at once in the
+    /// background (otherwise each is made on its first request).
+    #[arg(long, env = "NEWSROOM_MEDIA_EAGER", default_value_t = true,
+          action = clap::ArgAction::Set, global = true)]
+    pub media_eager: bool,
 }
 
 impl Options {
@@ -439,12 +501,48 @@ impl Options {
             api_key_cache_secs: self.api_key_cache_secs,
             site_name: self.site_name.trim().to_owned(),
             feed_items: self.feed_items,
+            media: self.media_settings()?,
             tokens: TokenKeys::new(
                 &secret,
                 chrono::Duration::seconds(self.access_token_ttl),
                 chrono::Duration::days(self.refresh_token_days),
             )?,
         })
+    }
+}
+
+impl Options {
+    /// Media storage and rendition settings; the store is opened (a
+    /// local folder is created) here, so a bad setting stops the start.
+    fn media_settings(&self) -> anyhow::Result<MediaSettings> {
+        let store = match &self.media_s3_bucket {
+            Some(bucket) if !bucket.trim().is_empty() => {
+                let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+                Storage::s3(&S3Config {
+                    bucket: bucket.trim().to_owned(),
+                    endpoint: self.media_s3_endpoint.clone().filter(|e| !e.is_empty()),
+                    region: self.media_s3_region.clone(),
+                    access_key_id: env("NEWSROOM_MEDIA_S3_ACCESS_KEY_ID"),
+                    secret_access_key: env("NEWSROOM_MEDIA_S3_SECRET_ACCESS_KEY"),
+                })?
+            }
+            _ => Storage::local(
+                &self
+                    .media_dir
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("media")),
+            )?,
+        };
+        MediaSettings::new(
+            store,
+            self.media_max_bytes,
+            self.media_max_pixels,
+            &self.media_widths,
+            &self.media_crops,
+            self.media_quality,
+            self.media_eager,
+        )
+        .map_err(|e| anyhow::anyhow!("media settings: {e}"))
     }
 }
 
@@ -483,6 +581,8 @@ pub struct Settings {
     pub site_name: String,
     /// Articles per RSS / JSON feed.
     pub feed_items: u16,
+    /// Where images are stored and which renditions are made.
+    pub media: MediaSettings,
     pub tokens: TokenKeys,
 }
 
@@ -557,6 +657,9 @@ impl Default for Settings {
             api_key_cache_secs: 10,
             site_name: "Newsroom".into(),
             feed_items: 50,
+            // A temporary folder of its own, removed when the last copy of
+            // these settings goes (tests run many apps in one process).
+            media: MediaSettings::temporary(),
             tokens: TokenKeys::new(
                 &TokenKeys::random_secret(),
                 chrono::Duration::minutes(15),

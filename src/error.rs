@@ -66,6 +66,13 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("`cursor` is not a cursor this endpoint issued for this sort order")]
     InvalidCursor,
+    /// An upload that is not an image of a kind we take (judged by content).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// An image we take, but unreadable (truncated, corrupt) or too large
+    /// in pixels to decode safely.
+    #[error("{0}")]
+    UnprocessableImage(String),
     #[error("no {resource} matches `{key}`")]
     NotFound { resource: &'static str, key: String },
     #[error("{0}")]
@@ -121,6 +128,8 @@ impl ApiError {
             Self::MalformedBody(_) => "malformed_body",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::InvalidCursor => "invalid_cursor",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::UnprocessableImage(_) => "unprocessable_image",
             Self::NotFound { .. } => "not_found",
             Self::Gone(_) => "gone",
             Self::RouteNotFound { .. } => "route_not_found",
@@ -153,6 +162,8 @@ impl ApiError {
             Self::MalformedBody(_) => "Malformed request body",
             Self::PayloadTooLarge(_) => "Request body too large",
             Self::InvalidCursor => "Invalid cursor",
+            Self::UnsupportedMediaType(_) => "Unsupported media type",
+            Self::UnprocessableImage(_) => "Unprocessable image",
             Self::NotFound { .. } => "Resource not found",
             Self::Gone(_) => "Gone",
             Self::RouteNotFound { .. } => "Route not found",
@@ -205,6 +216,8 @@ impl ResponseError for ApiError {
             | Self::InvalidCursor
             | Self::CorsRejected(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnprocessableImage(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound { .. } | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
             Self::Gone(_) => StatusCode::GONE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

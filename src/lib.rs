@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod media;
 pub mod models;
 pub mod openapi;
 pub mod partners;

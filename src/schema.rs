@@ -200,6 +200,12 @@ diesel::table! {
         mime_type -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        storage_key -> Nullable<Text>,
+        content_hash -> Nullable<Text>,
+        byte_size -> Nullable<Int8>,
+        placeholder -> Nullable<Text>,
+        focal_x -> Float8,
+        focal_y -> Float8,
     }
 }
 

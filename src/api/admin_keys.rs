@@ -110,8 +110,8 @@ pub struct NewApiKeyInput {
     /// `read` (implied) and `full_text`; default `["read"]`.
     #[schema(value_type = Option<Vec<String>>, example = json!(["read"]))]
     pub scopes: Option<Vec<String>>,
-    /// 1 to 1000000; default 1200.
-    #[schema(minimum = 1, maximum = 1_000_000)]
+    /// 1 to 60000000 (a million a second); default 1200.
+    #[schema(minimum = 1, maximum = 60_000_000)]
     pub per_minute: Option<i64>,
     /// 1 to 100000; default 120.
     #[schema(minimum = 1, maximum = 100_000)]
@@ -132,7 +132,7 @@ pub struct ApiKeyPatch {
     pub contact: Option<String>,
     /// Replaces the scopes (`read` is implied).
     pub scopes: Option<Vec<String>>,
-    #[schema(minimum = 1, maximum = 1_000_000)]
+    #[schema(minimum = 1, maximum = 60_000_000)]
     pub per_minute: Option<i64>,
     #[schema(minimum = 1, maximum = 100_000)]
     pub burst: Option<i64>,

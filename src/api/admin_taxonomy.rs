@@ -672,6 +672,8 @@ pub struct MediaPatch {
     #[schema(value_type = Option<i32>)]
     pub height: Option<Option<i32>>,
     pub mime_type: Option<String>,
+    /// Where crops are centred (0..1 each way); new rendition URLs follow.
+    pub focal_point: Option<crate::views::FocalPoint>,
 }
 
 /// Change a media record's metadata. Covers show the change at once; image
@@ -709,6 +711,14 @@ pub async fn update_media(
         m.mime_type.as_deref(),
         &[("width", m.width.flatten()), ("height", m.height.flatten())],
     );
+    if let Some(f) = m.focal_point
+        && !((0.0..=1.0).contains(&f.x) && (0.0..=1.0).contains(&f.y))
+    {
+        errors.push(ParameterError {
+            parameter: "focal_point".into(),
+            reason: "x and y must be from 0 to 1".into(),
+        });
+    }
     fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let row = state
@@ -730,8 +740,31 @@ pub async fn update_media(
                         .into(),
                 ));
             }
+            // An uploaded file's address and size are its own: replace the
+            // file instead (PUT …/file).
+            if current.storage_key.is_some() {
+                let fixed = [
+                    ("url", m.url.is_some()),
+                    ("width", m.width.is_some()),
+                    ("height", m.height.is_some()),
+                    ("mime_type", m.mime_type.is_some()),
+                ];
+                let errors: Vec<ParameterError> = fixed
+                    .iter()
+                    .filter(|(_, sent)| *sent)
+                    .map(|(field, _)| ParameterError {
+                        parameter: (*field).into(),
+                        reason: "comes from the uploaded file; replace the file to change it"
+                            .into(),
+                    })
+                    .collect();
+                fail_if_any(errors)?;
+            }
+            let focal = m.focal_point.map_or((current.focal_x, current.focal_y), |f| (f.x, f.y));
             let row: crate::models::media::Media = diesel::update(media::table.find(id))
                 .set((
+                    media::focal_x.eq(focal.0),
+                    media::focal_y.eq(focal.1),
                     media::url.eq(m.url.unwrap_or(current.url)),
                     media::alt.eq(m.alt.unwrap_or(current.alt)),
                     media::caption.eq(m.caption.unwrap_or(current.caption)),
@@ -764,7 +797,9 @@ pub async fn update_media(
     ))
 }
 
-/// Delete a media record no article uses (as cover or in an image block).
+/// Delete a media record no article uses (as cover or in an image block),
+/// and its uploaded file and renditions unless another record has the
+/// same file. (The demo's shipped pictures stay in the binary.)
 #[utoipa::path(
     operation_id = "delete_media",
     tag = "admin",
@@ -788,7 +823,7 @@ pub async fn delete_media(
     staff.require(Role::Author, "manage media")?;
     let id = params::positive("id", &path)?;
     let mut conn = state.conn().await?;
-    state
+    let file = state
         .change(&mut conn, async |conn, change| {
             let exists: Option<i64> = media::table
                 .find(id)
@@ -806,7 +841,11 @@ pub async fn delete_media(
                     "articles use this media record (ids {users:?}); change them first"
                 )));
             }
-            diesel::delete(media::table.find(id)).execute(conn).await?;
+            let stored: Option<(String, String)> = diesel::delete(media::table.find(id))
+                .returning((media::storage_key, media::content_hash))
+                .get_result::<(Option<String>, Option<String>)>(conn)
+                .await
+                .map(|(key, hash)| key.zip(hash))?;
             audit::record(
                 conn,
                 Some(staff.id),
@@ -817,9 +856,34 @@ pub async fn delete_media(
             )
             .await?;
             change.purge(keys::media(id));
-            Ok(())
+            // The file goes too, unless another record has the same one.
+            Ok(match stored {
+                Some((key, hash)) if !crate::models::media::key_in_use(conn, &key, id).await? => {
+                    Some((key, hash))
+                }
+                _ => None,
+            })
         })
         .await?;
+    if let Some((key, hash)) = file {
+        let hot = &state.settings.media.hot;
+        let renditions = format!("r/{hash}/");
+        hot.invalidate(&key);
+        for (cached, _) in hot.iter() {
+            if cached.starts_with(&renditions) {
+                hot.invalidate(cached.as_str());
+            }
+        }
+        let storage = &state.settings.media.storage;
+        let removed = async {
+            storage.delete(&key).await?;
+            storage.delete_tree(&format!("r/{hash}")).await
+        }
+        .await;
+        if let Err(e) = removed {
+            log::warn!("deleting the file of media record {id} ({key}) failed: {e:#}");
+        }
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -11,6 +11,7 @@ pub mod authors;
 pub mod categories;
 pub mod changes;
 pub mod feeds;
+pub mod media;
 pub mod most_read;
 pub mod params;
 pub mod search;
@@ -201,6 +202,8 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(admin_taxonomy::create_author)
             .service(admin_taxonomy::update_author)
             .service(admin_taxonomy::delete_author)
+            .service(media::upload_media)
+            .service(media::replace_media_file)
             .service(admin_taxonomy::create_media)
             .service(admin_taxonomy::update_media)
             .service(admin_taxonomy::delete_media)
@@ -234,6 +237,8 @@ pub fn config(cfg: &mut ServiceConfig) {
         "/news-sitemap.xml",
         web::get().to(feeds::redirect_news_sitemap),
     )
+    .route("/media/{key:.+}", web::get().to(media::serve_media))
+    .route("/media/{key:.+}", web::head().to(media::serve_media))
     .service(system::healthz)
     .service(system::readyz);
 }

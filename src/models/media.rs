@@ -1,4 +1,6 @@
-//! Media records: images and their metadata (the files live elsewhere).
+//! Media records: images and their metadata. An uploaded file is kept in
+//! the media storage under `storage_key`; a record without one points at a
+//! file elsewhere (`url`).
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -18,6 +20,68 @@ pub struct Media {
     pub mime_type: String,
     /// For the `Last-Modified` of the pages that show it.
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Where the clean original is stored (`None`: an external file).
+    pub storage_key: Option<String>,
+    /// The clean original's hash, as rendition keys carry it.
+    pub content_hash: Option<String>,
+    pub byte_size: Option<i64>,
+    /// A BlurHash of the picture.
+    pub placeholder: Option<String>,
+    /// The point crops keep in frame, 0..1 from the left and the top.
+    pub focal_x: f64,
+    pub focal_y: f64,
+}
+
+impl Media {
+    /// What renditions need, for a stored file with known dimensions.
+    pub fn source(&self) -> Option<crate::media::Source<'_>> {
+        let width = u32::try_from(self.width?).ok()?;
+        let height = u32::try_from(self.height?).ok()?;
+        Some(crate::media::Source {
+            hash: self.content_hash.as_deref()?,
+            width,
+            height,
+            focal: crate::media::focal_thousandths(self.focal_x, self.focal_y),
+        })
+    }
+}
+
+/// A record of an uploaded file.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = media)]
+pub struct NewStoredMedia<'a> {
+    pub url: &'a str,
+    pub alt: &'a str,
+    pub caption: Option<&'a str>,
+    pub credit: Option<&'a str>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub mime_type: &'a str,
+    pub storage_key: Option<&'a str>,
+    pub content_hash: Option<&'a str>,
+    pub byte_size: Option<i64>,
+    pub placeholder: Option<&'a str>,
+}
+
+/// Records whose file has content hash `hash` (the same picture uploaded
+/// twice shares its stored file and renditions).
+pub async fn with_hash(conn: &mut AsyncPgConnection, hash: &str) -> QueryResult<Vec<Media>> {
+    media::table
+        .filter(media::content_hash.eq(hash))
+        .select(Media::as_select())
+        .load(conn)
+        .await
+}
+
+/// Whether a record other than `except` keeps its file at `key`.
+pub async fn key_in_use(conn: &mut AsyncPgConnection, key: &str, except: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        media::table
+            .filter(media::storage_key.eq(key))
+            .filter(media::id.ne(except)),
+    ))
+    .get_result(conn)
+    .await
 }
 
 #[derive(Debug, Insertable)]

@@ -27,7 +27,7 @@ const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 /// Limits given to a new key when none are asked for.
 pub const DEFAULT_PER_MINUTE: i32 = 1200;
 pub const DEFAULT_BURST: i32 = 120;
-pub const MAX_PER_MINUTE: i64 = 1_000_000;
+pub const MAX_PER_MINUTE: i64 = 60_000_000;
 pub const MAX_BURST: i64 = 100_000;
 pub const MAX_NAME: usize = 200;
 pub const MAX_CONTACT: usize = 320;
@@ -206,7 +206,7 @@ impl KeyFields {
         let per_minute = self.per_minute.and_then(|n| {
             let ok = (1..=MAX_PER_MINUTE).contains(&n);
             if !ok {
-                fault("per_minute", "must be an integer from 1 to 1000000");
+                fault("per_minute", "must be an integer from 1 to 60000000");
             }
             ok.then_some(n as i32)
         });

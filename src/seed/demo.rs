@@ -12,7 +12,7 @@ use crate::domain::body::{Block, ListStyle, MediaSnapshot};
 use crate::models::article::{NewArticleAuthor, NewArticleRelated, NewArticleTag};
 use crate::models::author::NewAuthor;
 use crate::models::category::NewCategory;
-use crate::models::media::NewMedia;
+use crate::models::media::NewStoredMedia;
 use crate::models::tag::NewTag;
 use crate::schema::{
     article_authors, article_related, article_tags, articles, authors, categories, media, tags,
@@ -206,15 +206,24 @@ async fn insert(conn: &mut AsyncPgConnection, demo: &Demo) -> anyhow::Result<()>
 
     let mut media_by_key: HashMap<&str, (i64, &DemoMedia)> = HashMap::new();
     for m in &demo.media {
+        // A picture shipped in the binary is recorded as a stored file, so
+        // it is served with renditions.
+        let shipped = crate::media::shipped::facts(&m.url);
         let id: i64 = diesel::insert_into(media::table)
-            .values(NewMedia {
+            .values(NewStoredMedia {
                 url: &m.url,
                 alt: &m.alt,
                 caption: m.caption.as_deref(),
                 credit: m.credit.as_deref(),
-                width: m.width,
-                height: m.height,
+                width: shipped.as_ref().map(|(_, f)| f.width as i32).or(m.width),
+                height: shipped.as_ref().map(|(_, f)| f.height as i32).or(m.height),
                 mime_type: &m.mime_type,
+                storage_key: shipped.as_ref().map(|(key, _)| *key),
+                content_hash: shipped.as_ref().map(|(_, f)| f.hash.as_str()),
+                byte_size: shipped
+                    .as_ref()
+                    .and_then(|(key, _)| crate::media::shipped::bytes(key).map(|b| b.len() as i64)),
+                placeholder: shipped.as_ref().map(|(_, f)| f.placeholder.as_str()),
             })
             .returning(media::id)
             .get_result(conn)

@@ -2,10 +2,12 @@
 //! the conversions from database rows (times in the site's time zone, media
 //! URLs made absolute, canonical URLs filled in).
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::config::Settings;
@@ -205,7 +207,9 @@ pub struct Cover {
     pub caption: Option<String>,
 }
 
-/// An image from the media library.
+/// An image from the media library. Uploaded images (and the demo's) come
+/// with `renditions` for each crop and ready-made `srcset` strings; a record
+/// that points at an external file has neither (empty objects).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": 1,
@@ -215,7 +219,11 @@ pub struct Cover {
     "credit": "Báo Quảng Ninh",
     "width": 1200,
     "height": 800,
-    "mime_type": "image/jpeg"
+    "mime_type": "image/jpeg",
+    "placeholder": "LKO2?U%2Tw=w]~RBVZRi};RPxuwH",
+    "focal_point": {"x": 0.5, "y": 0.5},
+    "renditions": {"1x1": [{"url": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/1x1_500_500/320.webp", "width": 320, "height": 320, "format": "webp"}]},
+    "srcset": {"1x1": {"webp": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/1x1_500_500/320.webp 320w", "jpeg": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/1x1_500_500/320.jpg 320w"}}
 }))]
 pub struct MediaView {
     pub id: i64,
@@ -227,6 +235,38 @@ pub struct MediaView {
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub mime_type: String,
+    /// A BlurHash (4 × 3 components) to paint while the picture loads.
+    pub placeholder: Option<String>,
+    /// The point crops keep in frame, 0..1 from the left and the top.
+    pub focal_point: FocalPoint,
+    /// Per crop (`original`, `16x9`, `4x3`, `1x1`): every rendition,
+    /// narrow to wide, WebP and JPEG. Never wider than the original.
+    pub renditions: BTreeMap<String, Vec<RenditionView>>,
+    /// Per crop, per format (`webp`, `jpeg`): a ready `srcset` value.
+    pub srcset: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Where crops are centred.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"x": 0.5, "y": 0.3}))]
+pub struct FocalPoint {
+    /// 0 (left) to 1 (right).
+    #[schema(minimum = 0, maximum = 1)]
+    pub x: f64,
+    /// 0 (top) to 1 (bottom).
+    #[schema(minimum = 0, maximum = 1)]
+    pub y: f64,
+}
+
+/// One rendition: a stable, immutable URL.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"url": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/original/640.webp", "width": 640, "height": 427, "format": "webp"}))]
+pub struct RenditionView {
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    /// `webp` or `jpeg`.
+    pub format: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -367,6 +407,8 @@ impl Presenter<'_> {
     /// shows the pictures. The renderer and the sanitiser always write
     /// these attributes with double quotes.
     pub fn absolute_html(&self, html: &str) -> String {
+        let with_srcset = self.with_srcset(html);
+        let html = with_srcset.as_str();
         let site = &self.settings.site_url;
         let mut out = String::with_capacity(html.len());
         let mut rest = html;
@@ -378,6 +420,68 @@ impl Presenter<'_> {
                 out.push_str(site);
             }
             rest = tail;
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Images of stored files get a `srcset` of their WebP renditions (the
+    /// whole picture, never wider than it) and `sizes`; `src` stays the
+    /// original, for the rare browser without WebP. Stored HTML is the
+    /// renderer's own (`<img src="…" alt="…" width="…" height="…" …>`).
+    fn with_srcset(&self, html: &str) -> String {
+        const SIZES: &str = "(max-width: 800px) 100vw, 800px";
+        let mut out = String::with_capacity(html.len());
+        let mut rest = html;
+        while let Some(at) = rest.find("<img src=\"") {
+            let (head, tail) = rest.split_at(at + "<img src=\"".len());
+            out.push_str(head);
+            rest = tail;
+            let Some(src_end) = rest.find('"') else { break };
+            let src = &rest[..src_end];
+            let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+            let number = |name: &str| -> Option<u32> {
+                let from = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+                tag[from..].split('"').next()?.parse().ok()
+            };
+            let hash = src
+                .strip_prefix("/media/o/")
+                .and_then(|f| f.split('.').next())
+                .filter(|h| crate::media::is_hash(h))
+                .map(str::to_owned)
+                .or_else(|| crate::media::shipped::facts(src).map(|(_, f)| f.hash));
+            out.push_str(&rest[..=src_end]);
+            rest = &rest[src_end + 1..];
+            let (Some(hash), Some(width), Some(height)) = (hash, number("width"), number("height"))
+            else {
+                continue;
+            };
+            if tag.contains(" srcset=") {
+                continue;
+            }
+            let source = crate::media::Source {
+                hash: &hash,
+                width,
+                height,
+                focal: (500, 500),
+            };
+            let set: Vec<String> = self
+                .settings
+                .media
+                .plan(source)
+                .into_iter()
+                .filter(|p| {
+                    p.crop == crate::media::Crop::Original && p.format == crate::media::Format::Webp
+                })
+                .map(|p| {
+                    format!(
+                        "{} {}w",
+                        self.absolute(&format!("/media/{}", p.key)),
+                        p.width
+                    )
+                })
+                .collect();
+            let _ = write!(out, " srcset=\"{}\" sizes=\"{SIZES}\"", set.join(", "));
         }
         out.push_str(rest);
         out
@@ -413,6 +517,30 @@ impl Presenter<'_> {
     }
 
     pub fn media(&self, m: &Media) -> MediaView {
+        let mut renditions: BTreeMap<String, Vec<RenditionView>> = BTreeMap::new();
+        let mut srcset: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let source = m.source();
+        if let Some(source) = source {
+            for p in self.settings.media.plan(source) {
+                let url = self.absolute(&format!("/media/{}", p.key));
+                let crop = p.crop.name();
+                let set = srcset
+                    .entry(crop.clone())
+                    .or_default()
+                    .entry(p.format.name().to_owned())
+                    .or_default();
+                if !set.is_empty() {
+                    set.push_str(", ");
+                }
+                let _ = write!(set, "{url} {}w", p.width);
+                renditions.entry(crop).or_default().push(RenditionView {
+                    url,
+                    width: p.width,
+                    height: p.height,
+                    format: p.format.name().to_owned(),
+                });
+            }
+        }
         MediaView {
             id: m.id,
             url: self.absolute(&m.url),
@@ -422,6 +550,13 @@ impl Presenter<'_> {
             width: m.width,
             height: m.height,
             mime_type: m.mime_type.clone(),
+            placeholder: m.placeholder.clone(),
+            focal_point: FocalPoint {
+                x: m.focal_x,
+                y: m.focal_y,
+            },
+            renditions,
+            srcset,
         }
     }
 

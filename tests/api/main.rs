@@ -13,6 +13,7 @@ mod feeds;
 mod fixtures;
 mod hardening;
 mod harness;
+mod media;
 mod partners;
 mod permissions;
 mod properties;

@@ -1,0 +1,11 @@
+DROP INDEX media_content_hash;
+DROP INDEX media_storage_key;
+ALTER TABLE media
+    DROP CONSTRAINT media_stored_file_complete,
+    DROP CONSTRAINT media_focal_point_range,
+    DROP COLUMN focal_y,
+    DROP COLUMN focal_x,
+    DROP COLUMN placeholder,
+    DROP COLUMN byte_size,
+    DROP COLUMN content_hash,
+    DROP COLUMN storage_key;
