@@ -35,6 +35,9 @@ import urllib.parse
 
 class Receiver(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: the sender's concurrent
+    # connections beyond it would wait out a SYN retransmit (a second).
+    request_queue_size = 128
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)
