@@ -723,23 +723,7 @@ pub async fn update_media(
     let mut conn = state.conn().await?;
     let row = state
         .change(&mut conn, async |conn, change| {
-            let current: crate::models::media::Media = media::table
-                .find(id)
-                .select(crate::models::media::Media::as_select())
-                .for_update()
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(|| ApiError::not_found("media", id.to_string()))?;
-            // What others' articles show is theirs: changing it takes an editor.
-            if staff.role < Role::Editor
-                && crate::models::media::used_by_others(conn, id, staff.id).await?
-            {
-                return Err(ApiError::Forbidden(
-                    "articles of other staff use this media record; changing it takes the editor role"
-                        .into(),
-                ));
-            }
+            let current = crate::api::media::lock_for_edit(conn, id, &staff).await?;
             // An uploaded file's address and size are its own: replace the
             // file instead (PUT …/file).
             if current.storage_key.is_some() {
@@ -760,7 +744,9 @@ pub async fn update_media(
                     .collect();
                 fail_if_any(errors)?;
             }
-            let focal = m.focal_point.map_or((current.focal_x, current.focal_y), |f| (f.x, f.y));
+            let focal = m
+                .focal_point
+                .map_or((current.focal_x, current.focal_y), |f| (f.x, f.y));
             let row: crate::models::media::Media = diesel::update(media::table.find(id))
                 .set((
                     media::focal_x.eq(focal.0),

@@ -199,22 +199,7 @@ pub async fn replace_media_file(
     let mut conn = state.conn().await?;
     let row = state
         .change(&mut conn, async |conn, change| {
-            let current: Media = media::table
-                .find(id)
-                .select(Media::as_select())
-                .for_update()
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(|| ApiError::not_found("media", id.to_string()))?;
-            if staff.role < Role::Editor
-                && crate::models::media::used_by_others(conn, id, staff.id).await?
-            {
-                return Err(ApiError::Forbidden(
-                    "articles of other staff use this media record; changing it takes the editor role"
-                        .into(),
-                ));
-            }
+            let current = lock_for_edit(conn, id, &staff).await?;
             let trimmed = |t: Option<String>| t.map(|t| t.trim().to_owned());
             let row: Media = diesel::update(media::table.find(id))
                 .set((
@@ -739,4 +724,39 @@ async fn rendition(state: &AppState, key: &str, wanted: &RenditionKey) -> ApiRes
         Err(ReadError::NotFound) => Ok(None),
         Err(ReadError::Store(e)) => Err(ApiError::Internal(e.into())),
     }
+}
+
+/// Media record `id`, locked for the rest of the transaction, when `staff`
+/// may change it: what other staff's articles show is theirs, so changing
+/// it then takes an editor.
+pub(crate) async fn lock_for_edit(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: i64,
+    staff: &Staff,
+) -> ApiResult<Media> {
+    let current: Media = media::table
+        .find(id)
+        .select(Media::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("media", id.to_string()))?;
+    if staff.role < Role::Editor && crate::models::media::used_by_others(conn, id, staff.id).await?
+    {
+        return Err(ApiError::Forbidden(
+            "articles of other staff use this media record; changing it takes the editor role"
+                .into(),
+        ));
+    }
+    Ok(current)
+}
+
+/// Every method but POST on `/admin/media/files` is a 405: without this
+/// route they would reach `/admin/media/{id}` ("files" not being an id).
+pub async fn files_other_method(req: HttpRequest) -> ApiResult<HttpResponse> {
+    Err(ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+        allow: vec!["POST".into()],
+    })
 }

@@ -203,6 +203,11 @@ pub fn config(cfg: &mut ServiceConfig) {
             .service(admin_taxonomy::update_author)
             .service(admin_taxonomy::delete_author)
             .service(media::upload_media)
+            // Other methods on this path would reach `/admin/media/{id}`.
+            .route(
+                "/admin/media/files",
+                web::route().to(media::files_other_method),
+            )
             .service(media::replace_media_file)
             .service(admin_taxonomy::create_media)
             .service(admin_taxonomy::update_media)

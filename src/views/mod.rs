@@ -90,7 +90,7 @@ pub struct ArticleSummary {
     "summary": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên), Sở LĐ-TB&XH phối hợp với LĐLĐ tỉnh tổ chức lễ phát động.",
     "excerpt": "Ngày 10/11, tại KCN Đông Mai (TX Quảng Yên), Sở LĐ-TB&XH phối hợp với LĐLĐ tỉnh tổ chức lễ phát động.",
     "url": "http://localhost:8080/quang-ninh-huong-ung-thang-hanh-dong-vi-binh-dang-gioi",
-    "cover": {"media": {"id": 1, "url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "caption": null, "credit": "Báo Quảng Ninh", "width": 1200, "height": 800, "mime_type": "image/jpeg"}, "caption": "Lễ phát động tại KCN Đông Mai."},
+    "cover": {"media": {"id": 1, "url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "caption": null, "credit": "Báo Quảng Ninh", "width": 1200, "height": 800, "mime_type": "image/jpeg", "placeholder": null, "focal_point": {"x": 0.5, "y": 0.5}, "renditions": {}, "srcset": {}}, "caption": "Lễ phát động tại KCN Đông Mai."},
     "category": {"id": 2, "slug": "dan-so", "name": "Dân số"},
     "breadcrumbs": [{"id": 1, "slug": "xa-hoi", "name": "Xã hội"}, {"id": 2, "slug": "dan-so", "name": "Dân số"}],
     "authors": [{"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai"}],
@@ -200,7 +200,7 @@ pub struct RelatedList {
 
 /// The cover image as placed on this article.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"media": {"id": 1, "url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "caption": null, "credit": "Báo Quảng Ninh", "width": 1200, "height": 800, "mime_type": "image/jpeg"}, "caption": "Lễ phát động tại KCN Đông Mai."}))]
+#[schema(example = json!({"media": {"id": 1, "url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "caption": null, "credit": "Báo Quảng Ninh", "width": 1200, "height": 800, "mime_type": "image/jpeg", "placeholder": null, "focal_point": {"x": 0.5, "y": 0.5}, "renditions": {}, "srcset": {}}, "caption": "Lễ phát động tại KCN Đông Mai."}))]
 pub struct Cover {
     pub media: MediaView,
     /// The caption for this placement (falls back to the media caption).
