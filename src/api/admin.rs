@@ -594,6 +594,7 @@ pub async fn list_admin_articles(
         .transpose()?;
     let mut conn = state.conn().await?;
     let (_, filter) = crate::api::articles::resolve_filter(
+        &state,
         &conn,
         crate::api::articles::FilterArgs {
             category: query.category.as_deref(),

@@ -2,6 +2,7 @@
 //! pagination, one article by slug or id, and "Cùng chuyên mục".
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use actix_web::{HttpResponse, get, web};
 use futures_util::try_join;
@@ -239,6 +240,7 @@ pub async fn list_articles(
     let conn = state.conn().await?;
     let conn = &*conn;
     let (tree, mut filter) = resolve_filter(
+        &state,
         conn,
         FilterArgs {
             category: q.category.as_deref(),
@@ -332,9 +334,10 @@ pub(crate) struct FilterArgs<'a> {
 /// Checks `args` and resolves the slugs to ids (a category to its whole
 /// subtree), loading the category tree alongside. Unknown slugs are 404s.
 pub(crate) async fn resolve_filter(
+    state: &AppState,
     conn: &diesel_async::AsyncPgConnection,
     args: FilterArgs<'_>,
-) -> ApiResult<(CategoryTree, ArticleFilter)> {
+) -> ApiResult<(Arc<CategoryTree>, ArticleFilter)> {
     let category = params::slug("category", args.category)?;
     let tag_slug = params::slug("tag", args.tag)?;
     let author_slug = params::slug("author", args.author)?;
@@ -344,7 +347,7 @@ pub(crate) async fn resolve_filter(
         ..ArticleFilter::default()
     };
     let (tree, found_tag, found_author) = try_join!(
-        CategoryTree::load(conn),
+        state.category_tree(conn),
         async {
             match tag_slug {
                 Some(s) => tag::find_by_slug(conn, s).await.map(Some),
@@ -458,7 +461,7 @@ pub async fn get_article(
     let slug = params::path_slug("slug", &path)?;
     let (fields, with_related) = article_options(&query)?;
     let mut conn = state.conn().await?;
-    let Some(row) = article::find_visible_by_slug(&conn, &slug).await? else {
+    let Some(page) = article::find_page_by_slug(&conn, &slug).await? else {
         // A renamed article answers at its old address with a redirect.
         return match crate::models::editorial::moved_to(&mut conn, &slug).await? {
             Some(current) => {
@@ -476,7 +479,7 @@ pub async fn get_article(
             None => Err(ApiError::not_found("article", &slug)),
         };
     };
-    article_response(&state, &conn, row, fields, with_related).await
+    article_response(&state, &conn, page, fields, with_related).await
 }
 
 /// The answer for an article that was public and is not any more.
@@ -512,7 +515,7 @@ pub async fn get_article_by_id(
     let id = params::positive("id", &raw)?;
     let (fields, with_related) = article_options(&query)?;
     let mut conn = state.conn().await?;
-    let Some(row) = article::find_visible_by_id(&conn, id).await? else {
+    let Some(page) = article::find_page_by_id(&conn, id).await? else {
         return Err(
             match crate::models::sync::gone_by_id(&mut conn, id).await? {
                 Some(_) => gone(&raw),
@@ -520,7 +523,7 @@ pub async fn get_article_by_id(
             },
         );
     };
-    article_response(&state, &conn, row, fields, with_related).await
+    article_response(&state, &conn, page, fields, with_related).await
 }
 
 fn article_options(query: &ArticleQuery) -> ApiResult<(Option<BTreeSet<String>>, bool)> {
@@ -532,30 +535,25 @@ fn article_options(query: &ArticleQuery) -> ApiResult<(Option<BTreeSet<String>>,
 async fn article_response(
     state: &AppState,
     conn: &diesel_async::AsyncPgConnection,
-    row: article::Article,
+    page: article::ArticlePage,
     fields: Option<BTreeSet<String>>,
     with_related: bool,
 ) -> ApiResult<HttpResponse> {
-    let ids = [row.id];
-    let media_ids: Vec<i64> = [row.cover_media_id, row.social_image_id]
-        .into_iter()
-        .flatten()
-        .collect();
-    let (tree, authors, tags, media, related) = try_join!(
-        CategoryTree::load(conn),
-        article::authors_of(conn, &ids),
-        article::tags_of(conn, &ids),
-        media::by_ids(conn, &media_ids),
-        async {
-            if with_related {
-                related_cards(conn, &row, Strategy::Auto, DEFAULT_RELATED)
-                    .await
-                    .map(Some)
-            } else {
-                Ok(None)
-            }
-        },
-    )?;
+    let article::ArticlePage {
+        article: row,
+        authors,
+        tags,
+        media,
+    } = page;
+    let (tree, related) = try_join!(state.category_tree(conn), async {
+        if with_related {
+            related_cards(conn, &row, Strategy::Auto, DEFAULT_RELATED)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    },)?;
     // When the page last changed: the article, its category and those
     // above it, its tags, authors and media, all read for the page anyway.
     // Not with related articles, which change on their own.
@@ -567,8 +565,8 @@ async fn article_response(
             .map(|c| c.updated_at);
         let others = authors
             .iter()
-            .map(|(_, a)| a.updated_at)
-            .chain(tags.iter().map(|(_, t)| t.updated_at))
+            .map(|a| a.updated_at)
+            .chain(tags.iter().map(|t| t.updated_at))
             .chain(media.iter().map(|m| m.updated_at));
         categories
             .chain(others)
@@ -585,8 +583,8 @@ async fn article_response(
     let view = presenter.article(
         row,
         &media,
-        authors.into_iter().map(|(_, a)| a.into()).collect(),
-        tags.into_iter().map(|(_, t)| t.into()).collect(),
+        authors.into_iter().map(Into::into).collect(),
+        tags.into_iter().map(Into::into).collect(),
         related,
     );
     let mut keys = Keys::default();
@@ -722,7 +720,7 @@ pub async fn list_related_articles(
     let conn = &*conn;
     let (row, tree) = try_join!(
         article::find_visible_by_slug(conn, &slug),
-        CategoryTree::load(conn)
+        state.category_tree(conn)
     )?;
     let row = row.ok_or_else(|| ApiError::not_found("article", &slug))?;
     let cards = related_cards(conn, &row, strategy, limit).await?;

@@ -65,7 +65,7 @@ pub async fn list_categories(
 ) -> ApiResult<HttpResponse> {
     let conn = state.conn().await?;
     let conn = &*conn;
-    let (tree, own) = try_join!(CategoryTree::load(conn), category::article_counts(conn))?;
+    let (tree, own) = try_join!(state.category_tree(conn), category::article_counts(conn))?;
     let counts = Counts { own };
     let items = tree
         .children(None)
@@ -104,7 +104,7 @@ pub async fn get_category(
     let slug = crate::api::params::path_slug("slug", &path)?;
     let conn = state.conn().await?;
     let conn = &*conn;
-    let (tree, own) = try_join!(CategoryTree::load(conn), category::article_counts(conn))?;
+    let (tree, own) = try_join!(state.category_tree(conn), category::article_counts(conn))?;
     let c = tree
         .by_slug(&slug)
         .ok_or_else(|| ApiError::not_found("category", &slug))?;

@@ -172,6 +172,7 @@ pub async fn list_changes(
     }
     let mut conn = state.conn().await?;
     let (tree, filter) = resolve_filter(
+        &state,
         &conn,
         FilterArgs {
             category: q.category.as_deref(),

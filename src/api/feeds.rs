@@ -82,6 +82,7 @@ pub async fn load_feed(
     let conn = state.conn().await?;
     let conn = &*conn;
     let (tree, filter) = resolve_filter(
+        &state,
         conn,
         FilterArgs {
             category: query.category.as_deref(),

@@ -46,6 +46,8 @@ pub struct AppState {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// Rung after each change: the webhook worker looks for deliveries.
     pub webhooks: Arc<tokio::sync::Notify>,
+    /// The category tree, read again only after a category changes.
+    pub categories: Arc<crate::models::category::TreeMemo>,
 }
 
 impl AppState {
@@ -65,7 +67,20 @@ impl AppState {
             purger,
             password_checks: Arc::new(tokio::sync::Semaphore::new(password_check_slots())),
             webhooks: Arc::new(tokio::sync::Notify::new()),
+            categories: Arc::default(),
         }
+    }
+
+    /// The category tree for a public page: from memory while no category
+    /// has changed since it was read (and purges are heard), else from
+    /// `conn`.
+    pub async fn category_tree(
+        &self,
+        conn: &diesel_async::AsyncPgConnection,
+    ) -> diesel::QueryResult<Arc<crate::models::category::CategoryTree>> {
+        self.categories
+            .get(conn, self.cache.categories_generation())
+            .await
     }
 
     /// Writes the buffered view counts now, through the pool (the server

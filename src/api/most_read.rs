@@ -171,6 +171,7 @@ pub async fn list_most_read(
     let conn = state.conn().await?;
     let conn = &*conn;
     let (tree, filter) = resolve_filter(
+        &state,
         conn,
         FilterArgs {
             category: query.category.as_deref(),

@@ -209,6 +209,7 @@ pub async fn search_articles(
         .transpose()?;
     let mut conn = state.conn().await?;
     let (tree, filter) = resolve_filter(
+        &state,
         &conn,
         FilterArgs {
             category: p.category.as_deref(),

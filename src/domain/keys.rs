@@ -29,8 +29,11 @@ pub fn article(id: i64) -> String {
     format!("article-{id}")
 }
 
+/// What every category's key begins with.
+pub const CATEGORY_PREFIX: &str = "category-";
+
 pub fn category(id: i64) -> String {
-    format!("category-{id}")
+    format!("{CATEGORY_PREFIX}{id}")
 }
 
 pub fn tag(id: i64) -> String {

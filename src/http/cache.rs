@@ -28,7 +28,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -258,6 +258,10 @@ pub struct ResponseCache {
     /// Whether purges are being heard: nothing is kept while they may be
     /// missed.
     listening: Arc<AtomicBool>,
+    /// Moves on whenever a category may have changed (a purge naming one,
+    /// or one that may have been missed): what memos of the category tree
+    /// check, with the cache on or off.
+    categories: Arc<AtomicU64>,
 }
 
 /// The right to recompute one URL; given back when dropped, whatever
@@ -324,13 +328,23 @@ impl ResponseCache {
         Self {
             store,
             listening: Arc::default(),
+            categories: Arc::default(),
         }
     }
 
     /// Whether purges are heard (set by the purge listener); entries are
     /// kept only while they are.
     pub fn set_listening(&self, listening: bool) {
+        self.categories.fetch_add(1, Ordering::SeqCst);
         self.listening.store(listening, Ordering::SeqCst);
+    }
+
+    /// Where the categories are in their changes, while purges are heard:
+    /// a category tree read from the database at one generation may be
+    /// reused until it moves on. `None` while purges may be missed.
+    pub fn categories_generation(&self) -> Option<u64> {
+        let generation = self.categories.load(Ordering::SeqCst);
+        self.listening.load(Ordering::SeqCst).then_some(generation)
     }
 
     /// Whether responses are being kept now.
@@ -340,6 +354,12 @@ impl ResponseCache {
 
     /// Drops every entry that depends on one of `keys`.
     pub fn purge(&self, keys: &Keys) {
+        if keys
+            .iter()
+            .any(|k| k.starts_with(crate::domain::keys::CATEGORY_PREFIX))
+        {
+            self.categories.fetch_add(1, Ordering::SeqCst);
+        }
         let Some(store) = &self.store else { return };
         let mut index = lock(&store.index);
         index.purges += 1;
@@ -355,6 +375,7 @@ impl ResponseCache {
 
     /// Forgets everything: after a missed purge, for instance.
     pub fn clear(&self) {
+        self.categories.fetch_add(1, Ordering::SeqCst);
         let Some(store) = &self.store else { return };
         let mut index = lock(&store.index);
         index.purges += 1;

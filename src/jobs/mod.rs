@@ -13,16 +13,16 @@ use crate::api::AppState;
 /// timer, the pruning of the change feed and the webhook worker. Each runs until the runtime stops.
 pub fn start(state: &AppState) {
     let caching = state.settings.cache_ttl_secs > 0;
-    if caching {
-        let pool = state.pool.clone();
-        actix_web::rt::spawn(purge::listen(
-            async move || {
-                use deadpool::managed::Manager as _;
-                Ok(pool.manager().create().await?)
-            },
-            state.purger.clone(),
-        ));
-    }
+    // Heard even with the response cache off: the category tree is kept in
+    // memory between changes either way.
+    let pool = state.pool.clone();
+    actix_web::rt::spawn(purge::listen(
+        async move || {
+            use deadpool::managed::Manager as _;
+            Ok(pool.manager().create().await?)
+        },
+        state.purger.clone(),
+    ));
     let edge = state.purger.take_edge_queue();
     if caching || edge.is_some() {
         actix_web::rt::spawn(schedule::run(state.clone()));

@@ -16,7 +16,7 @@ pub struct Author {
 }
 
 /// What a byline shows.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = authors)]
 pub struct AuthorRef {
     pub id: i64,

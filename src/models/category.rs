@@ -3,6 +3,8 @@
 //! memory from one query.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -111,6 +113,59 @@ impl CategoryTree {
 
     pub fn iter(&self) -> impl Iterator<Item = &Category> {
         self.nodes.iter()
+    }
+}
+
+/// The category tree kept in memory between changes, so public pages do
+/// not read it on every request. A copy is reused while the categories'
+/// generation (moved on by every purge that names a category, see
+/// [`crate::http::cache::ResponseCache::categories_generation`]) is the one
+/// it was read at, and for at most [`TreeMemo::SAFETY`] in any case.
+#[derive(Default)]
+pub struct TreeMemo(Mutex<Option<Memo>>);
+
+struct Memo {
+    generation: u64,
+    read_at: Instant,
+    tree: Arc<CategoryTree>,
+}
+
+impl TreeMemo {
+    /// The longest a copy is reused, even without a change: a safety net
+    /// for writes that reach the database some other way.
+    pub const SAFETY: Duration = Duration::from_secs(60);
+
+    /// The tree at `generation` (`None`: purges may be missed, so read it
+    /// afresh and keep nothing).
+    pub async fn get(
+        &self,
+        conn: &AsyncPgConnection,
+        generation: Option<u64>,
+    ) -> QueryResult<Arc<CategoryTree>> {
+        if let Some(generation) = generation {
+            let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(memo) = kept.as_ref()
+                && memo.generation == generation
+                && memo.read_at.elapsed() < Self::SAFETY
+            {
+                return Ok(memo.tree.clone());
+            }
+        }
+        // Read after taking the generation: a change committed meanwhile
+        // moves it on, and the next request reads again.
+        let read_at = Instant::now();
+        let tree = Arc::new(CategoryTree::load(conn).await?);
+        if let Some(generation) = generation {
+            let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if kept.as_ref().is_none_or(|m| m.generation <= generation) {
+                *kept = Some(Memo {
+                    generation,
+                    read_at,
+                    tree: tree.clone(),
+                });
+            }
+        }
+        Ok(tree)
     }
 }
 

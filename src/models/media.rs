@@ -7,7 +7,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::schema::{articles, media};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A media record. Also read as the JSON of its row (`to_jsonb`), which
+/// is why the field names are the column names.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = media)]
 pub struct Media {
     pub id: i64,

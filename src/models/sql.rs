@@ -1,10 +1,13 @@
 //! Hand-built SQL statements with numbered parameters, for the queries
 //! Diesel's DSL cannot express (tsvector operators, `UNION ALL` branches,
-//! lateral joins). Every value is a bound parameter.
+//! lateral joins). Every value is a bound parameter, and each statement
+//! is prepared once per connection.
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Text, Timestamptz};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Untyped};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 pub enum Bind {
@@ -32,16 +35,61 @@ impl Statement {
     where
         T: QueryableByName<diesel::pg::Pg> + Send + 'static,
     {
-        let mut query = diesel::sql_query(self.sql).into_boxed::<diesel::pg::Pg>();
-        for bind in self.binds {
-            query = match bind {
-                Bind::Text(v) => query.bind::<Text, _>(v),
-                Bind::BigInt(v) => query.bind::<BigInt, _>(v),
-                Bind::BigInts(v) => query.bind::<Array<BigInt>, _>(v),
-                Bind::Time(v) => query.bind::<Timestamptz, _>(v),
-                Bind::Date(v) => query.bind::<diesel::sql_types::Date, _>(v),
-            };
-        }
-        query.load(&mut conn).await
+        RunQueryDsl::load(self, &mut conn).await
     }
+
+    fn push_bind<'b>(
+        &'b self,
+        number: usize,
+        out: &mut AstPass<'_, 'b, Pg>,
+    ) -> diesel::QueryResult<()> {
+        let bind = self.binds.get(number.wrapping_sub(1)).ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError(format!("no parameter ${number}").into())
+        })?;
+        match bind {
+            Bind::Text(v) => out.push_bind_param::<Text, _>(v),
+            Bind::BigInt(v) => out.push_bind_param::<BigInt, _>(v),
+            Bind::BigInts(v) => out.push_bind_param::<Array<BigInt>, _>(v),
+            Bind::Time(v) => out.push_bind_param::<Timestamptz, _>(v),
+            Bind::Date(v) => out.push_bind_param::<diesel::sql_types::Date, _>(v),
+        }
+    }
+}
+
+/// The text is walked placeholder by placeholder, each `$n` handed to
+/// Diesel as its parameter (Diesel numbers them again, in order; one used
+/// twice is sent twice). Unlike `sql_query`, the statement may be kept
+/// prepared: the connection's statement cache keys it by its text, of
+/// which each caller makes a handful of shapes, so PostgreSQL parses it
+/// once per connection and the call is one round trip, not two.
+impl QueryFragment<Pg> for Statement {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        let mut rest = self.sql.as_str();
+        while let Some(at) = rest.find('$') {
+            let digits = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            if digits == 0 {
+                out.push_sql(&rest[..=at]);
+                rest = &rest[at + 1..];
+                continue;
+            }
+            out.push_sql(&rest[..at]);
+            let number = rest[at + 1..at + 1 + digits].parse().unwrap_or(usize::MAX);
+            self.push_bind(number, &mut out)?;
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_sql(rest);
+        Ok(())
+    }
+}
+
+impl QueryId for Statement {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Statement {
+    type SqlType = Untyped;
 }

@@ -15,7 +15,7 @@ pub struct Tag {
 }
 
 /// What an article shows of its tags.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = tags)]
 pub struct TagRef {
     pub id: i64,
