@@ -82,7 +82,7 @@ pub async fn load_feed(
     let conn = state.conn().await?;
     let conn = &*conn;
     let (tree, filter) = resolve_filter(
-        &state,
+        state,
         conn,
         FilterArgs {
             category: query.category.as_deref(),
