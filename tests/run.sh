@@ -17,6 +17,7 @@ export NEWSROOM_BIN=target/debug/newsroom
 tests/scripts/faults.sh
 tests/scripts/browser-cors.sh
 tests/scripts/varnish.sh
+tests/scripts/cluster.sh
 tests/scripts/media-s3.sh
 tests/scripts/spec-check.sh
 tests/scripts/deny.sh
