@@ -46,9 +46,10 @@ pub struct Readiness {
     pub replicas: Vec<ReplicaStatus>,
 }
 
-/// Can it serve requests (does the primary database answer)? Also says
-/// where anonymous reads go: a replica that is down or behind is skipped,
-/// and this stays 200 while the primary answers.
+/// Can it serve requests (does the primary database answer)?
+///
+/// Also says where anonymous reads go: a read replica that is down or
+/// behind is skipped, and this stays 200 while the primary answers.
 #[utoipa::path(
     operation_id = "get_readiness",
     tag = "system",
