@@ -158,12 +158,12 @@ impl Replicas {
         if n == 0 {
             return None;
         }
-        // While the primary answers, a replica must have every write seen
-        // so far; while it does not, no write can happen and the fence
-        // cannot move, so replicas serve what they have.
-        let fenced = inner.primary_up.load(Ordering::Acquire);
-        if fenced && !inner.listening.load(Ordering::Acquire) {
-            // Deaf to other instances' writes: the fence cannot be kept.
+        // While this instance hears every write, a replica must have each
+        // one seen so far. Deaf to them, it cannot know: the primary
+        // serves, unless the primary is down too (then no write happens,
+        // and replicas serve what they have).
+        let fenced = inner.listening.load(Ordering::Acquire);
+        if !fenced && inner.primary_up.load(Ordering::Acquire) {
             return None;
         }
         let writes = inner.writes.load(Ordering::Acquire);
@@ -210,8 +210,14 @@ impl Replicas {
 
     async fn check_forever(&self, primary: &DbPool, repurge: impl Fn(&str)) {
         let mut history = LsnHistory::default();
+        // Connections of the check's own, outside the pools: a pool busy
+        // with requests must not make a server look down.
+        let mut probes = Probes {
+            primary: None,
+            replicas: self.inner.replicas.iter().map(|_| None).collect(),
+        };
         loop {
-            self.check(primary, &mut history).await;
+            self.check(primary, &mut probes, &mut history).await;
             self.repeat_purges(&repurge);
             let inner = &*self.inner;
             let behind = inner.replicas.iter().any(|r| {
@@ -227,19 +233,22 @@ impl Replicas {
         }
     }
 
-    async fn check(&self, primary: &DbPool, history: &mut LsnHistory) {
+    async fn check(&self, primary: &DbPool, probes: &mut Probes, history: &mut LsnHistory) {
         let inner = &*self.inner;
         // Read before the primary's LSN: every write counted here has
         // committed at or before that LSN.
         let writes = inner.writes.load(Ordering::Acquire);
         let now = Instant::now();
-        let primary_lsn = match tokio::time::timeout(CHECK_TIMEOUT, primary_lsn(primary)).await {
-            Ok(Ok(lsn)) => Some(lsn),
-            Ok(Err(e)) => {
+        let primary_lsn = match ask(&mut probes.primary, primary, PRIMARY_POSITION).await {
+            Ok(Position {
+                lsn: Some(lsn),
+                recovery: false,
+            }) => parse_lsn(&lsn).ok(),
+            Ok(_) => None,
+            Err(e) => {
                 log::debug!("replica check: the primary's position: {e}");
                 None
             }
-            Err(_) => None,
         };
         if inner
             .primary_up
@@ -254,13 +263,22 @@ impl Replicas {
         if let Some(lsn) = primary_lsn {
             history.record(now, lsn, writes);
         }
-        let checks = inner.replicas.iter().map(|r| async move {
-            let replay = match tokio::time::timeout(CHECK_TIMEOUT, replay_lsn(&r.pool)).await {
-                Ok(result) => result,
-                Err(_) => Err(anyhow::anyhow!("no answer in {CHECK_TIMEOUT:?}")),
-            };
-            (r, replay)
-        });
+        let checks =
+            inner
+                .replicas
+                .iter()
+                .zip(probes.replicas.iter_mut())
+                .map(|(r, probe)| async move {
+                    let replay = match ask(probe, &r.pool, REPLICA_POSITION).await {
+                        Ok(Position {
+                            lsn: Some(lsn),
+                            recovery: true,
+                        }) => parse_lsn(&lsn).map(Some),
+                        Ok(_) => Ok(None),
+                        Err(e) => Err(e),
+                    };
+                    (r, replay)
+                });
         for (replica, replay) in futures_util::future::join_all(checks).await {
             let status = match replay {
                 Err(e) => {
@@ -433,30 +451,40 @@ struct Position {
     recovery: bool,
 }
 
-async fn primary_lsn(pool: &DbPool) -> anyhow::Result<u64> {
-    use diesel_async::RunQueryDsl;
-    let mut conn = pool.get().await?;
-    let row: Position = diesel::sql_query(
-        "SELECT pg_current_wal_lsn()::text AS lsn, pg_is_in_recovery() AS recovery",
-    )
-    .get_result(&mut conn)
-    .await?;
-    parse_lsn(row.lsn.as_deref().unwrap_or_default())
+const PRIMARY_POSITION: &str =
+    "SELECT pg_current_wal_lsn()::text AS lsn, pg_is_in_recovery() AS recovery";
+/// The replayed position; NULL with `recovery` false once promoted.
+const REPLICA_POSITION: &str =
+    "SELECT pg_last_wal_replay_lsn()::text AS lsn, pg_is_in_recovery() AS recovery";
+
+/// The check's own connections: the primary's and each replica's.
+struct Probes {
+    primary: Option<AsyncPgConnection>,
+    replicas: Vec<Option<AsyncPgConnection>>,
 }
 
-/// The replica's replayed position; `None` when it is not in recovery.
-async fn replay_lsn(pool: &DbPool) -> anyhow::Result<Option<u64>> {
+/// Runs `sql` on the probe connection (made from `pool`'s settings when
+/// there is none), within `CHECK_TIMEOUT`; a failure drops the connection.
+async fn ask(
+    probe: &mut Option<AsyncPgConnection>,
+    pool: &DbPool,
+    sql: &'static str,
+) -> anyhow::Result<Position> {
+    use deadpool::managed::Manager as _;
     use diesel_async::RunQueryDsl;
-    let mut conn = pool.get().await?;
-    let row: Position = diesel::sql_query(
-        "SELECT pg_last_wal_replay_lsn()::text AS lsn, pg_is_in_recovery() AS recovery",
-    )
-    .get_result(&mut conn)
-    .await?;
-    match (row.recovery, row.lsn) {
-        (true, Some(lsn)) => Ok(Some(parse_lsn(&lsn)?)),
-        _ => Ok(None),
+    let asked = tokio::time::timeout(CHECK_TIMEOUT, async {
+        if probe.is_none() {
+            *probe = Some(pool.manager().create().await?);
+        }
+        let conn = probe.as_mut().expect("made above");
+        anyhow::Ok(diesel::sql_query(sql).get_result::<Position>(conn).await?)
+    })
+    .await
+    .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer in {CHECK_TIMEOUT:?}")));
+    if asked.is_err() {
+        *probe = None;
     }
+    asked
 }
 
 /// `16/B374D848` as a byte position.
