@@ -132,6 +132,23 @@ pub struct Options {
     /// PostgreSQL URL. When unset, a private cluster under --data-dir is used.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Read replicas: PostgreSQL URLs of streaming replicas of DATABASE_URL
+    /// (comma-separated). Anonymous public reads go to one that is up and
+    /// within NEWSROOM_REPLICA_MAX_LAG; staff requests, writes and the
+    /// reads right after a write go to the primary. `/readyz` shows each.
+    #[arg(
+        long,
+        env = "DATABASE_REPLICA_URLS",
+        value_delimiter = ',',
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_replica_urls: Vec<String>,
+    /// Seconds a read replica may be behind the primary before reads skip
+    /// it (checked every second against the primary's WAL position).
+    #[arg(long, env = "NEWSROOM_REPLICA_MAX_LAG", default_value_t = 5, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub replica_max_lag: u64,
     /// Address to listen on. `PORT` alone also works (binds 0.0.0.0:PORT).
     #[arg(long, env = "NEWSROOM_ADDR", global = true)]
     pub addr: Option<String>,
@@ -418,6 +435,15 @@ pub struct Options {
 }
 
 impl Options {
+    /// The read replicas' URLs, blanks left out.
+    pub fn replica_urls(&self) -> Vec<String> {
+        self.database_replica_urls
+            .iter()
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect()
+    }
+
     pub fn listen_addr(&self) -> String {
         match (&self.addr, self.port) {
             (Some(addr), _) => addr.clone(),

@@ -166,6 +166,14 @@ pub fn serve(
     let state = shared.state.clone();
     let partners = shared.partners.clone();
     jobs::start(&state);
+    if !state.replicas.is_empty() {
+        let cache = state.cache.clone();
+        actix_web::rt::spawn(state.replicas.clone().watch(
+            state.pool.clone(),
+            jobs::purge::CHANNEL,
+            move |payload| cache.purge(&domain::keys::Keys::parse(payload)),
+        ));
+    }
     let every = std::time::Duration::from_secs(state.settings.view_flush_secs.max(1));
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(every);

@@ -113,7 +113,20 @@ async fn serve(
     url: &str,
 ) -> anyhow::Result<()> {
     let pool = db::pool(url, options.pool_size)?;
-    let state = AppState::new(pool, settings);
+    let replica_urls = options.replica_urls();
+    let replicas = db::replicas::Replicas::new(
+        &replica_urls,
+        options.pool_size,
+        std::time::Duration::from_secs(options.replica_max_lag),
+    )?;
+    if !replica_urls.is_empty() {
+        log::info!(
+            "{} read replica(s); skipped when more than {} s behind",
+            replica_urls.len(),
+            options.replica_max_lag
+        );
+    }
+    let state = AppState::new(pool, settings).with_replicas(replicas);
     let addr = options.listen_addr();
     let listener = TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;
     log::info!(

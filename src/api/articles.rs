@@ -235,7 +235,7 @@ pub async fn list_articles(
         other => other,
     };
     let featured = params::boolean("featured", q.featured.as_deref())?;
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let conn = &*conn;
     let (tree, mut filter) = resolve_filter(
         &state,
@@ -428,7 +428,7 @@ pub async fn get_article(
 ) -> ApiResult<HttpResponse> {
     let slug = params::path_slug("slug", &path)?;
     let (fields, with_related) = article_options(&query)?;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let Some(page) = article::find_page_by_slug(&conn, &slug).await? else {
         // A renamed article answers at its old address with a redirect.
         return match crate::models::editorial::moved_to(&mut conn, &slug).await? {
@@ -482,7 +482,7 @@ pub async fn get_article_by_id(
     let raw = path.into_inner();
     let id = params::positive("id", &raw)?;
     let (fields, with_related) = article_options(&query)?;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let Some(page) = article::find_page_by_id(&conn, id).await? else {
         return Err(
             match crate::models::sync::gone_by_id(&mut conn, id).await? {
@@ -679,7 +679,7 @@ pub async fn list_related_articles(
     let slug = params::path_slug("slug", &path)?;
     let limit = params::limit(query.limit.as_deref(), DEFAULT_RELATED, MAX_RELATED)?;
     let strategy = Strategy::parse(query.strategy.as_deref())?;
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let conn = &*conn;
     let (row, tree) = try_join!(
         article::find_visible_by_slug(conn, &slug),

@@ -26,7 +26,7 @@ pub async fn list_authors(
     query: web::Query<SlugPageQuery>,
 ) -> ApiResult<HttpResponse> {
     let (limit, after) = query.parse("authors")?;
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let mut rows = author::list_page(&conn, after.as_deref(), limit).await?;
     let next_cursor = next_page(&mut rows, limit, "authors", |a| &a.slug);
     let tree = CategoryTree::default();
@@ -65,7 +65,7 @@ pub async fn get_author(
     _: web::Query<crate::api::params::NoParams>,
 ) -> ApiResult<HttpResponse> {
     let slug = crate::api::params::path_slug("slug", &path)?;
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let found = author::find_by_slug(&conn, &slug)
         .await?
         .ok_or_else(|| ApiError::not_found("author", &slug))?;

@@ -63,7 +63,7 @@ pub async fn list_categories(
     state: web::Data<AppState>,
     _: web::Query<NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let conn = &*conn;
     let (tree, own) = try_join!(state.category_tree(conn), category::article_counts(conn))?;
     let counts = Counts { own };
@@ -102,7 +102,7 @@ pub async fn get_category(
     _: web::Query<NoParams>,
 ) -> ApiResult<HttpResponse> {
     let slug = crate::api::params::path_slug("slug", &path)?;
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let conn = &*conn;
     let (tree, own) = try_join!(state.category_tree(conn), category::article_counts(conn))?;
     let c = tree

@@ -170,7 +170,7 @@ pub async fn list_changes(
             )));
         }
     }
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let (tree, filter) = resolve_filter(
         &state,
         &conn,

@@ -79,7 +79,7 @@ pub async fn load_feed(
     query: &FeedQuery,
     full_text: bool,
 ) -> ApiResult<(Feed, Keys)> {
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let conn = &*conn;
     let (tree, filter) = resolve_filter(
         state,
@@ -319,7 +319,7 @@ pub async fn get_sitemap_index(
     state: web::Data<AppState>,
     _: web::Query<params::NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let pages = sitemap::pages(&conn, chrono::Utc::now()).await?;
     let tz = state.settings.timezone;
     let site_url = &state.settings.site_url;
@@ -372,7 +372,7 @@ pub async fn get_sitemap(
     if page > i64::MAX / PAGE_IDS {
         return Err(ApiError::not_found("sitemap", raw));
     }
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let rows = sitemap::page(&conn, page - 1).await?;
     if rows.is_empty() {
         // A sitemap must list at least one URL.
@@ -427,7 +427,7 @@ pub async fn get_news_sitemap(
     state: web::Data<AppState>,
     _: web::Query<params::NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let since = chrono::Utc::now() - chrono::Duration::hours(NEWS_HOURS);
     let rows = sitemap::news(&conn, since).await?;
     let tz = state.settings.timezone;

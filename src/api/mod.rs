@@ -26,6 +26,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::config::Settings;
 use crate::counter::ViewCounter;
+use crate::db::replicas::Replicas;
 use crate::db::{DbConn, DbPool};
 use crate::domain::keys::{self, Keys};
 use crate::error::{ApiError, ApiResult};
@@ -33,11 +34,14 @@ use crate::http::cache::ResponseCache;
 use crate::jobs::purge::{self, Purger};
 use crate::models::change::Change;
 
-/// Shared by every worker: the pool, the deployment's settings, the
+/// Shared by every worker: the pools, the deployment's settings, the
 /// buffered view counts and the response cache with its purges.
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: every write, and every read that must see the latest.
     pub pool: DbPool,
+    /// Read replicas for anonymous public reads (none by default).
+    pub replicas: Replicas,
     pub settings: Arc<Settings>,
     pub views: Arc<ViewCounter>,
     pub cache: ResponseCache,
@@ -61,6 +65,7 @@ impl AppState {
         let purger = Purger::new(cache.clone(), settings.purge_urls.clone());
         Self {
             pool,
+            replicas: Replicas::default(),
             settings: Arc::new(settings),
             views: Arc::new(views),
             cache,
@@ -95,6 +100,7 @@ impl AppState {
             // New counts may reorder "Đọc nhiều" on every instance.
             let keys: Keys = [keys::MOST_READ].into_iter().collect();
             purge::notify(&mut conn, &keys).await?;
+            self.replicas.wrote();
             self.purger.committed(&keys);
         }
         Ok(written)
@@ -131,6 +137,9 @@ impl AppState {
         match done {
             Ok(out) => {
                 AnsiTransactionManager::commit_transaction(conn).await?;
+                // Before the purge: the next read of what changed must not
+                // come from a replica that has not replayed it yet.
+                self.replicas.wrote();
                 self.purger.committed(change.keys());
                 // Deliveries may have been queued.
                 self.webhooks.notify_one();
@@ -159,9 +168,28 @@ impl AppState {
         Ok(self.views.flush(&mut conn).await?)
     }
 
-    /// A pooled connection; a pool timeout becomes a 503.
+    /// Uses read replicas for anonymous public reads.
+    pub fn with_replicas(mut self, replicas: Replicas) -> Self {
+        self.replicas = replicas;
+        self
+    }
+
+    /// A pooled connection to the primary; a pool timeout becomes a 503.
     pub async fn conn(&self) -> ApiResult<DbConn> {
         Ok(self.pool.get().await?)
+    }
+
+    /// A connection for an anonymous public read: a replica's when one is
+    /// in use and has every write this instance knows of (see
+    /// `db::replicas`), else the primary's.
+    pub async fn read_conn(&self) -> ApiResult<DbConn> {
+        if let Some(pool) = self.replicas.pick() {
+            match pool.get().await {
+                Ok(conn) => return Ok(conn),
+                Err(e) => log::debug!("no replica connection, reading from the primary: {e}"),
+            }
+        }
+        self.conn().await
     }
 }
 

@@ -169,7 +169,7 @@ pub async fn list_most_read(
         Some(_) => return Err(ApiError::invalid("period", "must be day, week or month")),
     };
     let limit = params::limit(query.limit.as_deref(), 10, 50)?;
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let conn = &*conn;
     let (tree, filter) = resolve_filter(
         &state,

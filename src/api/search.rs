@@ -207,7 +207,7 @@ pub async fn search_articles(
         .as_deref()
         .map(|c| decode_cursor(c, order, &q))
         .transpose()?;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let (tree, filter) = resolve_filter(
         &state,
         &conn,
@@ -371,7 +371,7 @@ pub async fn suggest_titles(
 ) -> ApiResult<HttpResponse> {
     let q = parse_query(query.q.as_deref())?;
     let limit = params::limit(query.limit.as_deref(), 8, 20)?;
-    let mut conn = state.conn().await?;
+    let mut conn = state.read_conn().await?;
     let rows = search::suggest(&mut conn, &q, limit, Utc::now()).await?;
     let marker = q.marker(true);
     let tree = crate::models::category::CategoryTree::default();

@@ -4,8 +4,11 @@
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::api::AppState;
+use crate::db::replicas::{ReplicaState, ReplicaStatus};
 use crate::error::ApiError;
 use crate::views::Health;
 
@@ -25,14 +28,35 @@ pub async fn healthz() -> HttpResponse {
         })
 }
 
-/// Can it serve requests (is the database reachable)?
+/// Readiness: the primary, and where anonymous reads go.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "ok",
+    "reads": "replica",
+    "replicas": [{"name": "replica-1:5432/newsroom", "state": "in_use", "lag_seconds": 0.0, "lag_bytes": 0}]
+}))]
+pub struct Readiness {
+    /// `ok`, or `unavailable` when the primary database does not answer.
+    pub status: String,
+    /// `replica` when at least one read replica is in use for anonymous
+    /// reads, else `primary`.
+    pub reads: String,
+    /// Each configured read replica (DATABASE_REPLICA_URLS) as last
+    /// checked, about a second ago; empty without replicas.
+    pub replicas: Vec<ReplicaStatus>,
+}
+
+/// Can it serve requests (does the primary database answer)?
+///
+/// Also says where anonymous reads go: a read replica that is down or
+/// behind is skipped, and this stays 200 while the primary answers.
 #[utoipa::path(
     operation_id = "get_readiness",
     tag = "system",
     security(),
     responses(
-        (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database is not reachable", body = Health, example = json!({"status": "unavailable"})),
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "The primary database does not answer", body = Readiness, example = json!({"status": "unavailable", "reads": "primary", "replicas": []})),
     )
 )]
 #[get("/readyz")]
@@ -45,10 +69,14 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         unavailable.insert_header(("Retry-After", "1"));
         unavailable
     };
+    let replicas = state.replicas.statuses();
+    let on_replica = replicas.iter().any(|r| r.state == ReplicaState::InUse);
     response
         .insert_header(("Cache-Control", "no-store"))
-        .json(Health {
+        .json(Readiness {
             status: if ready { "ok" } else { "unavailable" }.into(),
+            reads: if on_replica { "replica" } else { "primary" }.into(),
+            replicas,
         })
 }
 

@@ -77,7 +77,7 @@ pub async fn list_tags(
     query: web::Query<SlugPageQuery>,
 ) -> ApiResult<HttpResponse> {
     let (limit, after) = query.parse("tags")?;
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let mut rows = tag::list_page(&conn, after.as_deref(), limit).await?;
     let next_cursor = next_page(&mut rows, limit, "tags", |t| &t.slug);
     let items = rows.into_iter().map(TagView::from).collect();
@@ -109,7 +109,7 @@ pub async fn get_tag(
     _: web::Query<params::NoParams>,
 ) -> ApiResult<HttpResponse> {
     let slug = params::path_slug("slug", &path)?;
-    let conn = state.conn().await?;
+    let conn = state.read_conn().await?;
     let found = tag::find_by_slug(&conn, &slug)
         .await?
         .ok_or_else(|| ApiError::not_found("tag", &slug))?;

@@ -2,6 +2,7 @@
 //! under an advisory lock) and the zero-config private cluster.
 
 pub mod embedded;
+pub mod replicas;
 
 use diesel::prelude::*;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -26,6 +27,12 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 const MIGRATION_LOCK_KEY: i64 = 0x6e65_7773_726f_6f6d; // "newsroom"
 
 pub fn pool(url: &str, max_size: usize) -> anyhow::Result<DbPool> {
+    pool_with_timeout(url, max_size, Duration::from_secs(5))
+}
+
+/// A pool whose checkouts and connects give up after `timeout` (replicas
+/// use a short one: a read that cannot have one goes to the primary).
+pub fn pool_with_timeout(url: &str, max_size: usize, timeout: Duration) -> anyhow::Result<DbPool> {
     // Fast recycling skips a `SELECT 1` round trip on every checkout; a dead
     // connection fails its first query instead (a 503) and is dropped.
     let mut config = ManagerConfig::default();
@@ -33,9 +40,9 @@ pub fn pool(url: &str, max_size: usize) -> anyhow::Result<DbPool> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Pool::builder(manager)
         .max_size(max_size)
-        .wait_timeout(Some(Duration::from_secs(5)))
-        .create_timeout(Some(Duration::from_secs(5)))
-        .recycle_timeout(Some(Duration::from_secs(5)))
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .context("building the connection pool")
