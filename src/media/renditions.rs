@@ -256,3 +256,181 @@ pub fn encode_avif(rgb: &[u8], width: u32, height: u32, quality: u8) -> Result<V
         .map(|e| e.avif_file)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("encoding an AVIF: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::{MediaSettings, Source};
+
+    fn peak_rss_mb() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+            .map_or(0, |kb| kb / 1024)
+    }
+
+    /// CPU seconds this process has used (user + system): on a busy
+    /// machine, the figure that does not depend on the neighbours.
+    fn cpu_seconds() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // utime and stime, fields 14 and 15 (11 and 12 after the name), at
+        // 100 ticks a second.
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    /// A 4000 × 3000 photo-like JPEG (gradients under noise), quality 90.
+    fn twelve_megapixel_jpeg() -> Vec<u8> {
+        let (w, h) = (4000u32, 3000u32);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let noise = (seed % 48) as u32;
+                rgb.extend_from_slice(&[
+                    (x * 255 / w)
+                        .saturating_sub(24)
+                        .saturating_add(noise)
+                        .min(255) as u8,
+                    (y * 255 / h)
+                        .saturating_sub(24)
+                        .saturating_add(noise)
+                        .min(255) as u8,
+                    (((x + y) * 255) / (w + h)) as u8,
+                ]);
+            }
+        }
+        encode_jpeg(&rgb, w, h, 90).expect("a JPEG")
+    }
+
+    /// The full eager set (every crop and width, WebP and JPEG) of a
+    /// 12-megapixel photo, and AVIF's first-request cost, timed, beside
+    /// main's former way: `cargo test --release --lib twelve_megapixels --
+    /// --ignored --nocapture` (unoptimised, the encoders' generic code is
+    /// many times slower and the figures mean nothing).
+    #[test]
+    #[ignore = "a timing, not a check: run it by name"]
+    fn twelve_megapixels() {
+        let settings = MediaSettings::temporary();
+        let photo = twelve_megapixel_jpeg();
+        let hash = crate::media::content_hash(&photo);
+        let source = Source {
+            hash: &hash,
+            width: 4000,
+            height: 3000,
+            focal: (500, 500),
+        };
+        let eager: Vec<Planned> = settings
+            .plan(source)
+            .into_iter()
+            .filter(|p| p.format.eager())
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let before = peak_rss_mb();
+        for run in 1..=2 {
+            let cpu = cpu_seconds();
+            let started = std::time::Instant::now();
+            let decoded = Decoded::new(&photo, 50_000_000).expect("decodes");
+            let decoded_in = started.elapsed();
+            let made = decoded
+                .render(&eager, (500, 500), 80, threads)
+                .expect("renders");
+            let bytes: usize = made.iter().map(|(_, b)| b.len()).sum();
+            println!(
+                "run {run}: {} renditions ({} KB) of a 12-MP JPEG ({} KB) in {} ms ({:.1} CPU s; decode {} ms), {threads} threads, peak RSS {} MB (before: {before} MB)",
+                made.len(),
+                bytes / 1024,
+                photo.len() / 1024,
+                started.elapsed().as_millis(),
+                cpu_seconds() - cpu,
+                decoded_in.as_millis(),
+                peak_rss_mb(),
+            );
+        }
+        // As main made them before (for the figures' "before"): every frame
+        // resized from the original, the `image` crate's JPEG writer,
+        // libwebp at its default method, frames shared among the threads.
+        let cpu = cpu_seconds();
+        let started = std::time::Instant::now();
+        let decoded = Decoded::new(&photo, 50_000_000).expect("decodes");
+        let mut frames: Vec<(Crop, u32, u32, Vec<&Planned>)> = Vec::new();
+        for p in &eager {
+            match frames
+                .iter_mut()
+                .find(|f| (f.0, f.1, f.2) == (p.crop, p.width, p.height))
+            {
+                Some(f) => f.3.push(p),
+                None => frames.push((p.crop, p.width, p.height, vec![p])),
+            }
+        }
+        let old: Vec<usize> = in_parallel(frames, threads, |(crop, width, height, wanted)| {
+            let region = Region {
+                rgb: &decoded.rgb,
+                width: decoded.width,
+                height: decoded.height,
+                crop: crop.frame(decoded.width, decoded.height, (500, 500)),
+            };
+            let rgb = resize(&region, width, height);
+            wanted
+                .iter()
+                .map(|p| match p.format {
+                    Format::Jpeg => {
+                        let mut out = Vec::new();
+                        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+                            .encode(&rgb, width, height, image::ExtendedColorType::Rgb8)
+                            .expect("a JPEG");
+                        out.len()
+                    }
+                    _ => webp::Encoder::from_rgb(&rgb, width, height)
+                        .encode(80.0)
+                        .len(),
+                })
+                .sum()
+        });
+        println!(
+            "before (main's way): {} frames in {} ms ({:.1} CPU s)",
+            old.len(),
+            started.elapsed().as_millis(),
+            cpu_seconds() - cpu
+        );
+        for width in [640, 2048] {
+            let one: Vec<Planned> = settings
+                .plan(source)
+                .into_iter()
+                .filter(|p| {
+                    p.format == Format::Avif && p.crop == Crop::Original && p.width == width
+                })
+                .collect();
+            let cpu = cpu_seconds();
+            let started = std::time::Instant::now();
+            let made = Decoded::new(&photo, 50_000_000)
+                .expect("decodes")
+                .render(&one, (500, 500), 80, threads)
+                .expect("renders");
+            println!(
+                "AVIF on first request, {width} px: {} ms ({:.1} CPU s; {} KB), peak RSS {} MB",
+                started.elapsed().as_millis(),
+                cpu_seconds() - cpu,
+                made[0].1.len() / 1024,
+                peak_rss_mb(),
+            );
+        }
+    }
+}
