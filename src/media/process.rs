@@ -104,9 +104,21 @@ fn sniff(bytes: &[u8]) -> Result<ImageFormat, ApiError> {
     }
 }
 
-/// An ISO-BMFF file whose brand says AVIF (`ftypavif` or `ftypavis`).
+/// An ISO-BMFF file whose major or a compatible brand is AVIF (`avif`,
+/// `avis`): some encoders put `mif1` first.
 fn is_avif(bytes: &[u8]) -> bool {
-    bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && matches!(&bytes[8..12], b"avif" | b"avis")
+    if bytes.len() < 12 || &bytes[4..8] != b"ftyp" {
+        return false;
+    }
+    let size = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    let brands = bytes[..size.clamp(12, bytes.len().min(256))]
+        .get(8..)
+        .unwrap_or_default();
+    // The major brand, the minor version, then compatible brands.
+    brands
+        .chunks_exact(4)
+        .enumerate()
+        .any(|(i, b)| i != 1 && matches!(b, b"avif" | b"avis"))
 }
 
 /// Decodes an image of a known format. The header's dimensions are
@@ -209,4 +221,18 @@ pub fn encode_jpeg(rgb: &[u8], width: u32, height: u32, quality: u8) -> Result<V
 pub fn placeholder(image: &DynamicImage) -> String {
     let small = image.thumbnail(32, 32).to_rgba8();
     blurhash::encode(4, 3, small.width(), small.height(), small.as_raw()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_avif;
+
+    #[test]
+    fn avif_is_known_by_its_brands() {
+        assert!(is_avif(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"));
+        assert!(is_avif(b"\0\0\0\x18ftypmif1\0\0\0\0mif1avif"));
+        assert!(!is_avif(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"));
+        assert!(!is_avif(b"\0\0\0\x14ftypmif1avif"));
+        assert!(!is_avif(b"\xff\xd8\xff\xe0"));
+    }
 }
