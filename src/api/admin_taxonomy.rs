@@ -304,17 +304,20 @@ fn check_avatar(errors: &mut Vec<ParameterError>, url: Option<&str>) {
     }
 }
 
-fn author_response(
+async fn author_response(
     state: &AppState,
+    conn: &diesel_async::AsyncPgConnection,
     status: actix_web::http::StatusCode,
     author: crate::models::author::Author,
-) -> HttpResponse {
+) -> ApiResult<HttpResponse> {
     let tree = CategoryTree::default();
     let presenter = crate::views::Presenter {
         settings: &state.settings,
         tree: &tree,
     };
-    HttpResponse::build(status).json(presenter.author(author))
+    let avatars =
+        crate::models::author::avatar_media(conn, [&author], &state.settings.site_url).await?;
+    Ok(HttpResponse::build(status).json(presenter.author(author, &avatars)))
 }
 
 /// Create an author (byline).
@@ -377,11 +380,7 @@ pub async fn create_author(
             Ok(author)
         })
         .await?;
-    Ok(author_response(
-        &state,
-        actix_web::http::StatusCode::CREATED,
-        author,
-    ))
+    author_response(&state, &conn, actix_web::http::StatusCode::CREATED, author).await
 }
 
 /// Rename an author, change the slug, bio or avatar.
@@ -453,11 +452,7 @@ pub async fn update_author(
             Ok(author)
         })
         .await?;
-    Ok(author_response(
-        &state,
-        actix_web::http::StatusCode::OK,
-        author,
-    ))
+    author_response(&state, &conn, actix_web::http::StatusCode::OK, author).await
 }
 
 /// Delete an author who is in no byline.

@@ -34,7 +34,11 @@ pub async fn list_authors(
         settings: &state.settings,
         tree: &tree,
     };
-    let items = rows.into_iter().map(|a| presenter.author(a)).collect();
+    let avatars = author::avatar_media(&conn, &rows, &state.settings.site_url).await?;
+    let items = rows
+        .into_iter()
+        .map(|a| presenter.author(a, &avatars))
+        .collect();
     Ok(HttpResponse::Ok()
         .insert_header(crate::http::cache::surrogate_keys(
             &[crate::domain::keys::AUTHORS.to_owned()]
@@ -69,6 +73,7 @@ pub async fn get_author(
     let found = author::find_by_slug(&conn, &slug)
         .await?
         .ok_or_else(|| ApiError::not_found("author", &slug))?;
+    let avatars = author::avatar_media(&conn, [&found], &state.settings.site_url).await?;
     let tree = CategoryTree::default();
     let presenter = Presenter {
         settings: &state.settings,
@@ -80,5 +85,5 @@ pub async fn get_author(
                 .into_iter()
                 .collect(),
         ))
-        .json(presenter.author(found)))
+        .json(presenter.author(found, &avatars)))
 }

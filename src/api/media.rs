@@ -34,6 +34,8 @@ use crate::schema::media;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Of other stored files (the demo's, at their historic paths).
 const STABLE: &str = "public, max-age=86400";
+/// Of a redirect from a crop around a focal point no longer set.
+const MOVED: &str = "public, max-age=300";
 /// Characters of alt text, captions and credits.
 const MAX_TEXT: usize = 2000;
 
@@ -92,7 +94,7 @@ struct Upload {
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Contributors may not", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More bytes than NEWSROOM_MEDIA_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not an image of an accepted type", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not an image of an accepted type (AVIF is recognised and refused: no AV1 decoder yet)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unreadable, truncated, or more pixels than NEWSROOM_MEDIA_MAX_PIXELS", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -175,7 +177,7 @@ pub async fn upload_media(
         (status = 403, description = "Contributors may not; authors not on others' articles' media", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such media record", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More bytes than NEWSROOM_MEDIA_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not an image of an accepted type", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not an image of an accepted type (AVIF is recognised and refused: no AV1 decoder yet)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unreadable, truncated, or more pixels than NEWSROOM_MEDIA_MAX_PIXELS", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -393,7 +395,14 @@ fn make_all_later(state: &AppState, row: &Media, original: Bytes) {
     let Some(source) = row.source() else {
         return;
     };
-    let planned = state.settings.media.plan(source);
+    // AVIF is made on first request only (see `Format::eager`).
+    let planned: Vec<Planned> = state
+        .settings
+        .media
+        .plan(source)
+        .into_iter()
+        .filter(|p| p.format.eager())
+        .collect();
     let focal = source.focal;
     let media = state.settings.media.clone();
     actix_web::rt::spawn(async move {
@@ -440,7 +449,8 @@ async fn make(
 
 /// Serves a stored original or rendition (`GET` and `HEAD`), making a
 /// rendition on its first request. A rendition asked for as `….auto` is
-/// sent as WebP when `Accept` takes it, else as JPEG (`Vary: Accept`).
+/// sent as AVIF when `Accept` takes it, else as WebP when it takes that,
+/// else as JPEG (`Vary: Accept`).
 pub async fn serve_media(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -449,12 +459,14 @@ pub async fn serve_media(
     let key = path.into_inner();
     match key.strip_suffix(".auto") {
         Some(stem) if stem.starts_with("r/") => {
-            let webp = req
-                .headers()
-                .get_all(header::ACCEPT)
-                .filter_map(|v| v.to_str().ok())
-                .any(|v| v.contains("image/webp"));
-            let ext = if webp { "webp" } else { "jpg" };
+            let accepts = |mime: &str| accepts(&req, mime);
+            let ext = if accepts("image/avif") {
+                "avif"
+            } else if accepts("image/webp") {
+                "webp"
+            } else {
+                "jpg"
+            };
             let mut response = serve_key(&state, &req, format!("{stem}.{ext}")).await?;
             response
                 .headers_mut()
@@ -463,6 +475,24 @@ pub async fn serve_media(
         }
         _ => serve_key(&state, &req, key).await,
     }
+}
+
+/// Whether `Accept` names `mime` (without `q=0`). Browsers that decode
+/// AVIF or WebP say so in their image requests.
+fn accepts(req: &HttpRequest, mime: &str) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            parts.next().is_some_and(|m| m.eq_ignore_ascii_case(mime))
+                && !parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                })
+        })
 }
 
 async fn serve_key(state: &AppState, req: &HttpRequest, key: String) -> ApiResult<HttpResponse> {
@@ -499,9 +529,16 @@ async fn serve_key(state: &AppState, req: &HttpRequest, key: String) -> ApiResul
         let bytes = if let Some(bytes) = shipped::bytes(&key) {
             Bytes::from_static(bytes)
         } else if let Some(wanted) = RenditionKey::parse(&key) {
-            rendition(state, &key, &wanted)
-                .await?
-                .ok_or_else(not_found)?
+            match rendition(state, &key, &wanted).await? {
+                Made::Bytes(bytes) => bytes,
+                Made::Moved(to) => {
+                    return Ok(HttpResponse::TemporaryRedirect()
+                        .insert_header((header::LOCATION, format!("/media/{to}")))
+                        .insert_header((header::CACHE_CONTROL, MOVED))
+                        .finish());
+                }
+                Made::Nothing => return Err(not_found()),
+            }
         } else {
             return Err(not_found());
         };
@@ -676,52 +713,92 @@ fn content_type(key: &str) -> Option<&'static str> {
     })
 }
 
+/// What a rendition's first request found.
+enum Made {
+    Bytes(Bytes),
+    /// The key of the same crop around the record's current focal point.
+    Moved(String),
+    Nothing,
+}
+
 /// Makes rendition `key` if a media record has it in its plan (so no URL
 /// can ask for a size or crop we do not offer), stores it, and returns its
 /// bytes; `None` when no record has it.
-async fn rendition(state: &AppState, key: &str, wanted: &RenditionKey) -> ApiResult<Option<Bytes>> {
+async fn rendition(state: &AppState, key: &str, wanted: &RenditionKey) -> ApiResult<Made> {
     let media = &state.settings.media;
     let flight = media.flight(key);
     let _maker = flight.lock().await;
     // Made by the request this one waited for?
     if let Ok(object) = media.storage.get(key, None).await {
-        return Ok(Some(object.bytes));
+        return Ok(Made::Bytes(object.bytes));
     }
     let rows = {
         let mut conn = state.conn().await?;
         crate::models::media::with_hash(&mut conn, &wanted.hash).await?
     };
-    let found = rows.iter().find_map(|row| {
-        let source: Source<'_> = row.source()?;
+    // A frame's first request makes its WebP and JPEG together (the other
+    // is asked for soon); an AVIF, several times slower, alone.
+    let in_frame = |p: &Planned| {
+        p.crop == wanted.crop
+            && p.width == wanted.width
+            && (p.format == wanted.format || (p.format.eager() && wanted.format.eager()))
+    };
+    let frame_of = |source: Source<'_>| -> Option<(Vec<Planned>, (u32, u32))> {
         if wanted.focal.is_some_and(|f| f != source.focal) {
             return None;
         }
-        let planned = media.plan(source);
-        let frame: Vec<Planned> = planned
-            .into_iter()
-            .filter(|p| p.crop == wanted.crop && p.width == wanted.width)
-            .collect();
+        let frame: Vec<Planned> = media.plan(source).into_iter().filter(in_frame).collect();
         frame
             .iter()
             .any(|p| p.key == key)
-            .then(|| (row.storage_key.clone(), frame, source.focal))
+            .then_some((frame, source.focal))
+    };
+    let mut found = rows.iter().find_map(|row| {
+        let (frame, focal) = frame_of(row.source()?)?;
+        Some((row.storage_key.clone(), frame, focal))
     });
+    // A shipped file no record names (the demo's avatars), at its centre.
+    if found.is_none()
+        && let Some((shipped_key, facts)) = shipped::by_hash(&wanted.hash)
+    {
+        found = frame_of(Source {
+            hash: &facts.hash,
+            width: facts.width,
+            height: facts.height,
+            focal: (500, 500),
+        })
+        .map(|(frame, focal)| (Some(shipped_key.to_owned()), frame, focal));
+    }
     let Some((Some(original_key), frame, focal)) = found else {
-        return Ok(None);
+        // A crop around a focal point since moved (an article's image
+        // block keeps the one it was saved with): the same crop around
+        // the current one. Never made for a point no record has.
+        let moved = rows.iter().find_map(|row| {
+            let source = row.source()?;
+            let now = source.variant(wanted.crop);
+            let planned = media.plan(source);
+            planned
+                .iter()
+                .find(|p| {
+                    p.crop == wanted.crop && p.width == wanted.width && p.format == wanted.format
+                })
+                .filter(|_| wanted.focal.is_some() && now != "original")
+                .map(|p| p.key.clone())
+        });
+        return Ok(moved.map_or(Made::Nothing, Made::Moved));
     };
     let original = match media.storage.get(&original_key, None).await {
         Ok(object) => object.bytes,
         Err(ReadError::NotFound) => match shipped::bytes(&original_key) {
             Some(bytes) => Bytes::from_static(bytes),
-            None => return Ok(None),
+            None => return Ok(Made::Nothing),
         },
         Err(ReadError::Store(e)) => return Err(ApiError::Internal(e.into())),
     };
-    // Every format of this frame: the next one is asked for soon.
     make(media, &original, frame, focal).await?;
     match media.storage.get(key, None).await {
-        Ok(object) => Ok(Some(object.bytes)),
-        Err(ReadError::NotFound) => Ok(None),
+        Ok(object) => Ok(Made::Bytes(object.bytes)),
+        Err(ReadError::NotFound) => Ok(Made::Nothing),
         Err(ReadError::Store(e)) => Err(ApiError::Internal(e.into())),
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::text::{defuse_markup, is_web_url};
+use crate::media::view::{FocalPoint, Renditions, Srcsets};
 
 /// One block of an article body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -80,9 +81,24 @@ pub enum ListStyle {
     Unordered,
 }
 
-/// What an image block needs to render without another request.
+/// What a picture needs to render without another request: an image
+/// block's media record as it was when its article was saved, or an
+/// author's avatar. Stored files (uploads and the demo's) carry
+/// `renditions` per crop and ready `srcset` strings, worked out when the
+/// JSON is sent (so they follow the configured widths); a picture at an
+/// external URL has neither (empty objects).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "width": 1200, "height": 800, "mime_type": "image/jpeg"}))]
+#[schema(example = json!({
+    "url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg",
+    "alt": "Lễ phát động tại KCN Đông Mai",
+    "width": 1200,
+    "height": 800,
+    "mime_type": "image/jpeg",
+    "placeholder": "LKO2?U%2Tw=w]~RBVZRi};RPxuwH",
+    "focal_point": {"x": 0.5, "y": 0.5},
+    "renditions": {"original": [{"url": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/original/320.avif", "width": 320, "height": 213, "format": "avif"}]},
+    "srcset": {"original": {"avif": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/original/320.avif 320w", "webp": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/original/320.webp 320w", "jpeg": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/original/320.jpg 320w"}}
+}))]
 pub struct MediaSnapshot {
     #[schema(example = "/media/2023/11/2147034_dsc_0597_11282810.jpg")]
     pub url: String,
@@ -91,6 +107,43 @@ pub struct MediaSnapshot {
     pub height: Option<i32>,
     #[schema(example = "image/jpeg")]
     pub mime_type: String,
+    /// A BlurHash (4 × 3 components) to paint while the picture loads.
+    #[serde(default)]
+    pub placeholder: Option<String>,
+    /// The point crops keep in frame.
+    #[serde(default)]
+    pub focal_point: FocalPoint,
+    /// Per crop (`original`, `16x9`, `4x3`, `1x1`): every rendition,
+    /// narrow to wide, in AVIF, WebP and JPEG. Never wider than the file.
+    #[serde(default)]
+    pub renditions: Renditions,
+    /// Per crop, per format (`avif`, `webp`, `jpeg`): a ready `srcset`.
+    #[serde(default)]
+    pub srcset: Srcsets,
+}
+
+impl MediaSnapshot {
+    /// A snapshot of a picture with no renditions yet (the JSON's
+    /// presenter adds them).
+    pub fn new(
+        url: String,
+        alt: String,
+        width: Option<i32>,
+        height: Option<i32>,
+        mime_type: String,
+    ) -> Self {
+        Self {
+            url,
+            alt,
+            width,
+            height,
+            mime_type,
+            placeholder: None,
+            focal_point: FocalPoint::default(),
+            renditions: Renditions::new(),
+            srcset: Srcsets::new(),
+        }
+    }
 }
 
 /// Everything derived from the blocks, stored beside them.

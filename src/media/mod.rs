@@ -11,6 +11,7 @@ pub mod process;
 pub mod renditions;
 pub mod shipped;
 pub mod storage;
+pub mod view;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -20,16 +21,25 @@ use storage::Storage;
 /// An output format of renditions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
+    Avif,
     Jpeg,
     Webp,
 }
 
 impl Format {
     /// In the order `srcset`s are listed: smallest files first.
-    pub const ALL: [Format; 2] = [Format::Webp, Format::Jpeg];
+    pub const ALL: [Format; 3] = [Format::Avif, Format::Webp, Format::Jpeg];
+
+    /// Whether eager making (after an upload) includes this format. AVIF
+    /// costs several times a WebP to encode, so it is made on its first
+    /// request only, frame by frame.
+    pub fn eager(self) -> bool {
+        self != Self::Avif
+    }
 
     pub fn extension(self) -> &'static str {
         match self {
+            Self::Avif => "avif",
             Self::Jpeg => "jpg",
             Self::Webp => "webp",
         }
@@ -37,6 +47,7 @@ impl Format {
 
     pub fn name(self) -> &'static str {
         match self {
+            Self::Avif => "avif",
             Self::Jpeg => "jpeg",
             Self::Webp => "webp",
         }
@@ -44,6 +55,7 @@ impl Format {
 
     pub fn mime(self) -> &'static str {
         match self {
+            Self::Avif => "image/avif",
             Self::Jpeg => "image/jpeg",
             Self::Webp => "image/webp",
         }
@@ -51,6 +63,7 @@ impl Format {
 
     pub fn from_extension(ext: &str) -> Option<Self> {
         match ext {
+            "avif" => Some(Self::Avif),
             "jpg" => Some(Self::Jpeg),
             "webp" => Some(Self::Webp),
             _ => None,

@@ -32,6 +32,13 @@ impl Cleaned {
 
 const ACCEPTED: &str = "JPEG, PNG, WebP or GIF";
 
+/// Why an AVIF upload is refused: renditions are made *in* AVIF, but
+/// reading one takes an AV1 decoder, and the only ones usable from Rust
+/// are dav1d (C and assembly) or its port rav1d (whose safe API is not
+/// published yet); neither builds on a bare machine without a C toolchain
+/// and nasm, which this project does not ask for.
+pub const AVIF_UPLOAD_REASON: &str = "AVIF uploads are not accepted yet: this server has no AV1 decoder to read them (renditions are still served as AVIF). Send the picture as JPEG, PNG or WebP";
+
 /// Checks and cleans an upload. CPU-bound: run it off the async workers.
 pub fn clean(bytes: &[u8], settings: &MediaSettings) -> Result<Cleaned, ApiError> {
     if bytes.len() as u64 > settings.max_bytes {
@@ -55,10 +62,7 @@ pub fn clean(bytes: &[u8], settings: &MediaSettings) -> Result<Cleaned, ApiError
                     .encode(f32::from(quality))
                     .to_vec()
             } else {
-                let rgb = image.to_rgb8();
-                webp::Encoder::from_rgb(&rgb, width, height)
-                    .encode(f32::from(quality))
-                    .to_vec()
+                crate::media::renditions::encode_webp(&image.into_rgb8(), width, height, quality)?
             };
             (encoded, "webp", "image/webp")
         }
@@ -90,11 +94,31 @@ fn sniff(bytes: &[u8]) -> Result<ImageFormat, ApiError> {
             "the file is not a {ACCEPTED} image (judged by its content, not its name)"
         ))
     };
+    if is_avif(bytes) {
+        return Err(ApiError::UnsupportedMediaType(AVIF_UPLOAD_REASON.into()));
+    }
     let format = image::guess_format(bytes).map_err(|_| unsupported())?;
     match format {
         ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif => Ok(format),
         _ => Err(unsupported()),
     }
+}
+
+/// An ISO-BMFF file whose major or a compatible brand is AVIF (`avif`,
+/// `avis`): some encoders put `mif1` first.
+fn is_avif(bytes: &[u8]) -> bool {
+    if bytes.len() < 12 || &bytes[4..8] != b"ftyp" {
+        return false;
+    }
+    let size = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    let brands = bytes[..size.clamp(12, bytes.len().min(256))]
+        .get(8..)
+        .unwrap_or_default();
+    // The major brand, the minor version, then compatible brands.
+    brands
+        .chunks_exact(4)
+        .enumerate()
+        .any(|(i, b)| i != 1 && matches!(b, b"avif" | b"avis"))
 }
 
 /// Decodes an image of a known format. The header's dimensions are
@@ -174,10 +198,21 @@ pub fn flatten(image: DynamicImage) -> Vec<u8> {
     out
 }
 
+/// Baseline JPEG (4:2:0 below quality 90, 4:4:4 from it).
 pub fn encode_jpeg(rgb: &[u8], width: u32, height: u32, quality: u8) -> Result<Vec<u8>, ApiError> {
+    let side = |n: u32| {
+        u16::try_from(n).map_err(|_| {
+            ApiError::UnprocessableImage(format!("a JPEG is at most 65,535 pixels a side, not {n}"))
+        })
+    };
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-        .encode(rgb, width, height, image::ExtendedColorType::Rgb8)
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(
+            rgb,
+            side(width)?,
+            side(height)?,
+            jpeg_encoder::ColorType::Rgb,
+        )
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("encoding a JPEG: {e}")))?;
     Ok(out)
 }
@@ -186,4 +221,18 @@ pub fn encode_jpeg(rgb: &[u8], width: u32, height: u32, quality: u8) -> Result<V
 pub fn placeholder(image: &DynamicImage) -> String {
     let small = image.thumbnail(32, 32).to_rgba8();
     blurhash::encode(4, 3, small.width(), small.height(), small.as_raw()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_avif;
+
+    #[test]
+    fn avif_is_known_by_its_brands() {
+        assert!(is_avif(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"));
+        assert!(is_avif(b"\0\0\0\x18ftypmif1\0\0\0\0mif1avif"));
+        assert!(!is_avif(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"));
+        assert!(!is_avif(b"\0\0\0\x14ftypmif1avif"));
+        assert!(!is_avif(b"\xff\xd8\xff\xe0"));
+    }
 }

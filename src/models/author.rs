@@ -3,7 +3,8 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::schema::authors;
+use crate::models::media::Media;
+use crate::schema::{authors, media};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = authors)]
@@ -58,6 +59,31 @@ pub async fn list_page(
         .order(authors::slug)
         .limit(limit + 1)
         .select(Author::as_select())
+        .load(&mut conn)
+        .await
+}
+
+/// Media records of the uploaded files that `authors` use as avatars
+/// (matched by the content hash in their URL), for their size,
+/// placeholder and focal point. One query for a page of authors.
+pub async fn avatar_media<'a>(
+    mut conn: &AsyncPgConnection,
+    authors: impl IntoIterator<Item = &'a Author>,
+    site_url: &str,
+) -> QueryResult<Vec<Media>> {
+    let hashes: Vec<String> = authors
+        .into_iter()
+        .filter_map(|a| a.avatar_url.as_deref())
+        .filter_map(|url| crate::media::view::known(url, site_url))
+        .filter(|known| known.width.is_none())
+        .map(|known| known.hash)
+        .collect();
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    media::table
+        .filter(media::content_hash.eq_any(hashes))
+        .select(Media::as_select())
         .load(&mut conn)
         .await
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::body::{Block, MediaSnapshot, has_unsafe_link, render, sanitize_inline};
 use crate::domain::text;
 use crate::error::{ApiError, ParameterError};
+use crate::media::view::FocalPoint;
 use crate::models::article::Article;
 use crate::models::{audit, media};
 use crate::schema::{
@@ -310,13 +311,21 @@ pub async fn validate(conn: &mut AsyncPgConnection, state: &mut Editable) -> Res
                     *c = sanitize_inline(c);
                 }
                 let m = &found_media[media_id];
-                *media = Some(MediaSnapshot {
-                    url: m.url.clone(),
-                    alt: m.alt.clone(),
-                    width: m.width,
-                    height: m.height,
-                    mime_type: m.mime_type.clone(),
-                });
+                let mut snapshot = MediaSnapshot::new(
+                    m.url.clone(),
+                    m.alt.clone(),
+                    m.width,
+                    m.height,
+                    m.mime_type.clone(),
+                );
+                // Renditions are worked out when the article is read, from
+                // the URL's content hash, the size and the focal point.
+                snapshot.placeholder = m.placeholder.clone();
+                snapshot.focal_point = FocalPoint {
+                    x: m.focal_x,
+                    y: m.focal_y,
+                };
+                *media = Some(snapshot);
                 if let Some(c) = caption {
                     *c = sanitize_inline(c);
                 }

@@ -363,12 +363,17 @@ fn block(b: &DemoBlock, media: &HashMap<&str, (i64, &DemoMedia)>) -> anyhow::Res
                 .ok_or_else(|| anyhow!("demo media `{key}` does not exist"))?;
             Block::Image {
                 media_id: *id,
-                media: Some(MediaSnapshot {
-                    url: m.url.clone(),
-                    alt: m.alt.clone(),
-                    width: m.width,
-                    height: m.height,
-                    mime_type: m.mime_type.clone(),
+                media: Some({
+                    let shipped = crate::media::shipped::facts(&m.url);
+                    let mut snapshot = MediaSnapshot::new(
+                        m.url.clone(),
+                        m.alt.clone(),
+                        shipped.as_ref().map(|(_, f)| f.width as i32).or(m.width),
+                        shipped.as_ref().map(|(_, f)| f.height as i32).or(m.height),
+                        m.mime_type.clone(),
+                    );
+                    snapshot.placeholder = shipped.map(|(_, f)| f.placeholder);
+                    snapshot
                 }),
                 caption: caption.clone(),
                 credit: credit.clone(),

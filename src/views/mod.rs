@@ -7,11 +7,12 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::config::Settings;
-use crate::domain::body::Block;
+use crate::domain::body::{Block, MediaSnapshot};
+pub use crate::media::view::{FocalPoint, RenditionView};
 use crate::models::article::{Article as ArticleRow, ArticleCard};
 use crate::models::author::{Author, AuthorRef};
 use crate::models::category::{Category, CategoryTree};
@@ -240,33 +241,10 @@ pub struct MediaView {
     /// The point crops keep in frame, 0..1 from the left and the top.
     pub focal_point: FocalPoint,
     /// Per crop (`original`, `16x9`, `4x3`, `1x1`): every rendition,
-    /// narrow to wide, WebP and JPEG. Never wider than the original.
+    /// narrow to wide, in AVIF, WebP and JPEG. Never wider than the original.
     pub renditions: BTreeMap<String, Vec<RenditionView>>,
-    /// Per crop, per format (`webp`, `jpeg`): a ready `srcset` value.
+    /// Per crop, per format (`avif`, `webp`, `jpeg`): a ready `srcset` value.
     pub srcset: BTreeMap<String, BTreeMap<String, String>>,
-}
-
-/// Where crops are centred.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"x": 0.5, "y": 0.3}))]
-pub struct FocalPoint {
-    /// 0 (left) to 1 (right).
-    #[schema(minimum = 0, maximum = 1)]
-    pub x: f64,
-    /// 0 (top) to 1 (bottom).
-    #[schema(minimum = 0, maximum = 1)]
-    pub y: f64,
-}
-
-/// One rendition: a stable, immutable URL.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"url": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/original/640.webp", "width": 640, "height": 427, "format": "webp"}))]
-pub struct RenditionView {
-    pub url: String,
-    pub width: u32,
-    pub height: u32,
-    /// `webp` or `jpeg`.
-    pub format: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -357,13 +335,20 @@ pub struct TagList {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai", "bio": "Phóng viên mảng xã hội.", "avatar_url": "http://localhost:8080/media/authors/tran-thanh-mai.jpg"}))]
+#[schema(example = json!({"id": 1, "slug": "tran-thanh-mai", "name": "Trần Thanh Mai", "bio": "Phóng viên mảng xã hội.", "avatar_url": "http://localhost:8080/media/authors/tran-thanh-mai.jpg",
+    "avatar": {"url": "http://localhost:8080/media/authors/tran-thanh-mai.jpg", "alt": "Trần Thanh Mai", "width": 400, "height": 400, "mime_type": "image/jpeg", "placeholder": "LKO2?U%2Tw=w]~RBVZRi};RPxuwH", "focal_point": {"x": 0.5, "y": 0.5},
+        "renditions": {"1x1": [{"url": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/1x1_500_500/320.webp", "width": 320, "height": 320, "format": "webp"}]},
+        "srcset": {"1x1": {"webp": "http://localhost:8080/media/r/8d7b2c1e0f3a4b5c6d7e8f9a0b1c2d3e/1x1_500_500/320.webp 320w"}}}}))]
 pub struct AuthorView {
     pub id: i64,
     pub slug: String,
     pub name: String,
     pub bio: String,
+    /// The avatar's address (kept for older apps: `avatar` says more).
     pub avatar_url: Option<String>,
+    /// The avatar with its size, placeholder and renditions (`null`
+    /// without one).
+    pub avatar: Option<MediaSnapshot>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -517,30 +502,10 @@ impl Presenter<'_> {
     }
 
     pub fn media(&self, m: &Media) -> MediaView {
-        let mut renditions: BTreeMap<String, Vec<RenditionView>> = BTreeMap::new();
-        let mut srcset: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        let source = m.source();
-        if let Some(source) = source {
-            for p in self.settings.media.plan(source) {
-                let url = self.absolute(&format!("/media/{}", p.key));
-                let crop = p.crop.name();
-                let set = srcset
-                    .entry(crop.clone())
-                    .or_default()
-                    .entry(p.format.name().to_owned())
-                    .or_default();
-                if !set.is_empty() {
-                    set.push_str(", ");
-                }
-                let _ = write!(set, "{url} {}w", p.width);
-                renditions.entry(crop).or_default().push(RenditionView {
-                    url,
-                    width: p.width,
-                    height: p.height,
-                    format: p.format.name().to_owned(),
-                });
-            }
-        }
+        let (renditions, srcset) = m
+            .source()
+            .map(|source| self.settings.media.describe(source, |u| self.absolute(u)))
+            .unwrap_or_default();
         MediaView {
             id: m.id,
             url: self.absolute(&m.url),
@@ -638,7 +603,7 @@ impl Presenter<'_> {
         });
         for block in &mut body {
             if let Block::Image { media: Some(m), .. } = block {
-                m.url = self.absolute(&m.url);
+                self.picture(m);
             }
         }
         Article {
@@ -679,13 +644,69 @@ impl Presenter<'_> {
         }
     }
 
-    pub fn author(&self, a: Author) -> AuthorView {
+    /// A picture's snapshot as the JSON sends it: URL made absolute, and
+    /// for a stored file its renditions and `srcset`s (and, for a shipped
+    /// one, what an old snapshot may lack: size and placeholder).
+    pub fn picture(&self, m: &mut MediaSnapshot) {
+        if let Some(known) = crate::media::view::known(&m.url, &self.settings.site_url) {
+            let as_i32 = |n: Option<u32>| n.and_then(|n| i32::try_from(n).ok());
+            if known.width.is_some() {
+                m.width = as_i32(known.width);
+                m.height = as_i32(known.height);
+            }
+            if m.placeholder.is_none() {
+                m.placeholder = known.placeholder;
+            }
+            let side = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0);
+            if let (Some(width), Some(height)) = (side(m.width), side(m.height)) {
+                let source = crate::media::Source {
+                    hash: &known.hash,
+                    width,
+                    height,
+                    focal: crate::media::focal_thousandths(m.focal_point.x, m.focal_point.y),
+                };
+                (m.renditions, m.srcset) =
+                    self.settings.media.describe(source, |u| self.absolute(u));
+            }
+        }
+        m.url = self.absolute(&m.url);
+    }
+
+    /// `avatars`: the media records of uploaded avatar files (see
+    /// `models::author::avatar_media`).
+    pub fn author(&self, a: Author, avatars: &[Media]) -> AuthorView {
+        let avatar = a.avatar_url.as_deref().map(|url| {
+            let hash = crate::media::view::known(url, &self.settings.site_url).map(|k| k.hash);
+            let row = avatars
+                .iter()
+                .find(|m| hash.is_some() && m.content_hash == hash);
+            let mut snapshot = MediaSnapshot::new(
+                url.to_owned(),
+                row.map(|m| m.alt.clone())
+                    .filter(|alt| !alt.trim().is_empty())
+                    .unwrap_or_else(|| a.name.clone()),
+                row.and_then(|m| m.width),
+                row.and_then(|m| m.height),
+                row.map(|m| m.mime_type.clone())
+                    .unwrap_or_else(|| crate::media::view::mime_type(url).to_owned()),
+            );
+            if let Some(m) = row {
+                snapshot.placeholder = m.placeholder.clone();
+                snapshot.focal_point = FocalPoint {
+                    x: m.focal_x,
+                    y: m.focal_y,
+                };
+            }
+            self.picture(&mut snapshot);
+            snapshot
+        });
         AuthorView {
             id: a.id,
             slug: a.slug,
             name: a.name,
             bio: a.bio,
             avatar_url: a.avatar_url.map(|u| self.absolute(&u)),
+            avatar,
         }
     }
 }

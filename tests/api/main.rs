@@ -14,6 +14,7 @@ mod fixtures;
 mod hardening;
 mod harness;
 mod media;
+mod media_json;
 mod partners;
 mod permissions;
 mod properties;

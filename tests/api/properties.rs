@@ -198,12 +198,8 @@ fn block(text: BoxedStrategy<String>, url: BoxedStrategy<String>) -> impl Strate
             prop::option::of(any::<i32>()),
             text.clone(),
         )
-            .prop_map(|(url, alt, width, height, mime_type)| MediaSnapshot {
-                url,
-                alt,
-                width,
-                height,
-                mime_type,
+            .prop_map(|(url, alt, width, height, mime_type)| {
+                MediaSnapshot::new(url, alt, width, height, mime_type)
             }),
     );
     prop_oneof![
