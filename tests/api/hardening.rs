@@ -143,7 +143,7 @@ fn a_planted_data_folder_or_postmaster_is_not_trusted() {
 #[actix_web::test]
 async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
     // Guesses at once, so that no wait can pass meanwhile: how many were
-    // checked (401) and how many throttled (429).
+    // admitted and how many throttled (429).
     async fn burst(app: &TestApp, email: &str, forwarded_for: &[String]) -> (usize, usize) {
         let guesses = forwarded_for.iter().map(|xff| async move {
             send(
@@ -162,7 +162,9 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
             .map(|r| r.status.as_u16())
             .collect();
         let count = |s: u16| statuses.iter().filter(|x| **x == s).count();
-        (count(401), count(429))
+        // Admitted guesses are checked (401), or, on a machine too slow to
+        // hash them in time, answered 503 by the hash queue's bound.
+        (count(401) + count(503), count(429))
     }
     // No proxy trusted: rotating X-Forwarded-For does not buy more guesses.
     let app = TestApp::spawn().await;
@@ -339,7 +341,9 @@ async fn successful_logins_are_limited_too() {
     });
     let answers = futures_util::future::join_all(logins).await;
     let count = |s: u16| answers.iter().filter(|r| r.status == s).count();
-    assert_eq!(count(200) + count(429), 40);
+    // On a machine too slow to hash the admitted ones in time, the hash
+    // queue's bound answers 503 "too many sign-ins at once": still not in.
+    assert_eq!(count(200) + count(429) + count(503), 40);
     assert!(
         count(200) >= 1 && count(429) >= 10,
         "{} in, {} throttled",
