@@ -610,10 +610,12 @@ a_ready=$STATUS
 check '[[ $a_ready == 503 && $READS == replica ]]' \
     "primary down: /readyz is 503 (Varnish stops sending A traffic), reads go to the replica" \
     "status $a_ready, reads $READS"
-probe_read "$A"
-where=$(where_read "$MARKER")
-check '[[ $STATUS == 404 && $where == replica ]]' \
-    "with the primary down, anonymous reads are still answered by the replica" "probe logged by: $where"
+# A few tries, as elsewhere: on a loaded machine the replica's log line can
+# take longer than one probe waits for it.
+read_on_replica "$A" || true
+check '[[ $STATUS == 404 && $WHERE == replica ]]' \
+    "with the primary down, anonymous reads are still answered by the replica" \
+    "probe logged by: $WHERE (try $TRIES, status $STATUS)"
 get "$EDGE$X_PATH" --compressed
 check 'title_is "$LAST_TITLE"' "Varnish still answers article X with the last save" \
     "status $STATUS, $(hdr X-Edge-Cache)"
