@@ -4,7 +4,7 @@
 //! Inline text may carry `<strong>`, `<em>`, `<b>`, `<i>` and `<a href>`;
 //! everything else is stripped by ammonia, never trusted.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
 use std::sync::LazyLock;
 
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::text::{defuse_markup, is_web_url};
-use crate::media::view::{FocalPoint, Renditions, Srcsets};
+use crate::media::view::{FocalPoint, RenditionView, Renditions, Srcsets};
 
 /// One block of an article body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -115,11 +115,13 @@ pub struct MediaSnapshot {
     pub focal_point: FocalPoint,
     /// Per crop (`original`, `16x9`, `4x3`, `1x1`): every rendition,
     /// narrow to wide, in AVIF, WebP and JPEG. Never wider than the file.
+    // Spelled out, not the alias: utoipa names an alias's schema after its
+    // outer type, and both maps would share one `BTreeMap` component.
     #[serde(default)]
-    pub renditions: Renditions,
+    pub renditions: BTreeMap<String, Vec<RenditionView>>,
     /// Per crop, per format (`avif`, `webp`, `jpeg`): a ready `srcset`.
     #[serde(default)]
-    pub srcset: Srcsets,
+    pub srcset: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl MediaSnapshot {
