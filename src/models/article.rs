@@ -313,18 +313,16 @@ pub struct ArticlePage {
 
 /// The relations of an article, as JSON columns of its own row (page or
 /// card): one statement, one round trip, kept prepared.
-///
-/// Each related row is read by a scalar subquery on its primary key: a join
-/// here is planned as a hash join over the whole (small) authors or tags
-/// table, once per article, which costs more than the index lookups.
-const AUTHORS_JSON: &str = "COALESCE((SELECT jsonb_agg((SELECT jsonb_build_object(\
+const AUTHORS_JSON: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(\
     'id', au.id, 'slug', au.slug, 'name', au.name, 'updated_at', au.updated_at) \
-    FROM authors au WHERE au.id = aa.author_id) ORDER BY aa.position) \
-    FROM article_authors aa WHERE aa.article_id = articles.id), '[]')";
-const TAGS_JSON: &str = "COALESCE((SELECT jsonb_agg(x.tag ORDER BY x.tag->>'name') FROM \
-    (SELECT (SELECT jsonb_build_object('id', t.id, 'slug', t.slug, 'name', t.name, \
-    'updated_at', t.updated_at) FROM tags t WHERE t.id = at.tag_id) AS tag \
-    FROM article_tags at WHERE at.article_id = articles.id) x), '[]')";
+    ORDER BY aa.position) \
+    FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
+    WHERE aa.article_id = articles.id), '[]')";
+const TAGS_JSON: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(\
+    'id', t.id, 'slug', t.slug, 'name', t.name, 'updated_at', t.updated_at) \
+    ORDER BY t.name) \
+    FROM article_tags at JOIN tags t ON t.id = at.tag_id \
+    WHERE at.article_id = articles.id), '[]')";
 const PAGE_MEDIA: &str = "COALESCE((SELECT jsonb_agg(to_jsonb(m)) FROM media m \
     WHERE m.id = articles.cover_media_id OR m.id = articles.social_image_id), '[]')";
 
