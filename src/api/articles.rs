@@ -1,7 +1,7 @@
 //! Public article endpoints: the list with its filters and keyset
 //! pagination, one article by slug or id, and "Cùng chuyên mục".
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, get, web};
@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::cache::surrogate_keys;
 use crate::models::article::{self, ArticleCard, ArticleFilter, ArticleSort};
 use crate::models::category::CategoryTree;
-use crate::models::{author, tag};
+use crate::models::{author, media, tag};
 use crate::views::params::{
     ArticleFieldParam, ArticleIncludeParam, ArticleSortParam, ListIncludeParam, StrategyParam,
     SummaryFieldParam,
@@ -384,8 +384,55 @@ pub(crate) async fn resolve_filter(
     Ok((tree, filter))
 }
 
-/// A list item from a card and its relations, as
-/// `article::cards_with_relations` reads them.
+/// Builds list items for `cards`, loading their relations in one pipelined
+/// round trip (one query per relation, not per article).
+pub(crate) async fn summaries(
+    state: &AppState,
+    conn: &diesel_async::AsyncPgConnection,
+    tree: &CategoryTree,
+    cards: &[ArticleCard],
+    with_tags: bool,
+) -> ApiResult<Vec<ArticleSummary>> {
+    let ids: Vec<i64> = cards.iter().map(|c| c.id).collect();
+    let cover_ids: Vec<i64> = cards.iter().filter_map(|c| c.cover_media_id).collect();
+    let (authors, tags, covers) = try_join!(
+        article::authors_of(conn, &ids),
+        async {
+            if with_tags {
+                article::tags_of(conn, &ids).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        media::by_ids(conn, &cover_ids),
+    )?;
+    let mut relations: HashMap<i64, article::CardRelations> = HashMap::new();
+    for (article_id, a) in authors {
+        relations.entry(article_id).or_default().authors.push(a);
+    }
+    for (article_id, t) in tags {
+        relations.entry(article_id).or_default().tags.push(t);
+    }
+    let presenter = Presenter {
+        settings: &state.settings,
+        tree,
+    };
+    Ok(cards
+        .iter()
+        .map(|card| {
+            let mut relations = relations.remove(&card.id).unwrap_or_default();
+            relations.cover = covers
+                .iter()
+                .filter(|m| Some(m.id) == card.cover_media_id)
+                .cloned()
+                .collect();
+            present(&presenter, card, relations, with_tags)
+        })
+        .collect())
+}
+
+/// A list item from a card and its relations, as `article::list_page`
+/// reads them.
 pub(crate) fn present(
     presenter: &Presenter<'_>,
     card: &ArticleCard,
@@ -540,7 +587,10 @@ async fn article_response(
             .chain(others)
             .fold(row.updated_at, chrono::DateTime::max)
     });
-    let related = related.map(|cards| related_views(state, &tree, cards));
+    let related = match related {
+        Some(cards) => Some(related_views(state, conn, &tree, cards).await?),
+        None => None,
+    };
     let presenter = Presenter {
         settings: &state.settings,
         tree: &tree,
@@ -600,55 +650,57 @@ async fn related_cards(
     row: &article::Article,
     strategy: Strategy,
     limit: i64,
-) -> diesel::QueryResult<Vec<(ArticleCard, article::CardRelations, bool)>> {
-    // The pinned ones and the others are asked for together; the others
-    // are as many again as the page, so that the page fills whichever of
-    // them were pinned too.
+) -> diesel::QueryResult<Vec<(ArticleCard, bool)>> {
+    let pinned = article::pinned_related(conn, row.id, limit).await?;
+    let room = limit - pinned.len() as i64;
+    let pinned_ids: Vec<i64> = pinned.iter().map(|c| c.id).collect();
+    let mut out: Vec<(ArticleCard, bool)> = pinned.into_iter().map(|c| (c, true)).collect();
+    if room <= 0 || strategy == Strategy::Manual {
+        return Ok(out);
+    }
     let now = chrono::Utc::now();
-    let (pinned, rest) = try_join!(article::pinned_related(conn, row.id, limit), async {
-        Ok(match strategy {
-            Strategy::Manual => Vec::new(),
-            Strategy::Category => {
-                article::newest_in_category(conn, row.category_id, row.id, 2 * limit).await?
-            }
-            Strategy::Tags | Strategy::Auto => {
-                let ids = if strategy == Strategy::Tags {
-                    crate::models::related::by_tags(conn, row.id, &[], 2 * limit, now).await?
-                } else {
-                    crate::models::related::scored(conn, row.id, &row.title, &[], 2 * limit, now)
-                        .await?
-                };
-                article::visible_cards(conn, &ids).await?
-            }
-        })
-    })?;
-    let pinned_ids: Vec<i64> = pinned.iter().map(|(c, _)| c.id).collect();
-    let room = (limit as usize).saturating_sub(pinned.len());
-    Ok(pinned
-        .into_iter()
-        .map(|(c, r)| (c, r, true))
-        .chain(
-            rest.into_iter()
-                .filter(|(c, _)| !pinned_ids.contains(&c.id))
-                .take(room)
-                .map(|(c, r)| (c, r, false)),
-        )
-        .collect())
+    let rest = match strategy {
+        Strategy::Category => {
+            // Enough to fill the page even if every pinned one is among them.
+            let newest =
+                article::newest_in_category(conn, row.category_id, row.id, limit + room).await?;
+            newest
+                .into_iter()
+                .filter(|c| !pinned_ids.contains(&c.id))
+                .take(room as usize)
+                .collect()
+        }
+        Strategy::Tags | Strategy::Auto => {
+            let ids = if strategy == Strategy::Tags {
+                crate::models::related::by_tags(conn, row.id, &pinned_ids, room, now).await?
+            } else {
+                crate::models::related::scored(conn, row.id, &row.title, &pinned_ids, room, now)
+                    .await?
+            };
+            article::visible_cards(conn, &ids).await?
+        }
+        Strategy::Manual => Vec::new(),
+    };
+    out.extend(rest.into_iter().map(|c| (c, false)));
+    Ok(out)
 }
 
-fn related_views(
+async fn related_views(
     state: &AppState,
+    conn: &diesel_async::AsyncPgConnection,
     tree: &CategoryTree,
-    cards: Vec<(ArticleCard, article::CardRelations, bool)>,
-) -> Vec<RelatedArticle> {
+    cards: Vec<(ArticleCard, bool)>,
+) -> ApiResult<Vec<RelatedArticle>> {
+    let cover_ids: Vec<i64> = cards.iter().filter_map(|(c, _)| c.cover_media_id).collect();
+    let covers = media::by_ids(conn, &cover_ids).await?;
     let presenter = Presenter {
         settings: &state.settings,
         tree,
     };
-    cards
+    Ok(cards
         .iter()
-        .map(|(card, relations, pinned)| presenter.related(card, &relations.cover, *pinned))
-        .collect()
+        .map(|(card, pinned)| presenter.related(card, &covers, *pinned))
+        .collect())
 }
 
 /// Related articles.
@@ -687,7 +739,7 @@ pub async fn list_related_articles(
     )?;
     let row = row.ok_or_else(|| ApiError::not_found("article", &slug))?;
     let cards = related_cards(conn, &row, strategy, limit).await?;
-    let items = related_views(&state, &tree, cards);
+    let items = related_views(&state, conn, &tree, cards).await?;
     let mut keys = Keys::default();
     keys.add(keys::article(row.id));
     match strategy {

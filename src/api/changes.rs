@@ -2,19 +2,19 @@
 
 use actix_web::{HttpResponse, get, web};
 use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::articles::{FilterArgs, present, resolve_filter};
+use crate::api::articles::{FilterArgs, resolve_filter, summaries};
 use crate::api::{AppState, params};
 use crate::domain::cursor;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::models::article::{self, apply_filter};
+use crate::models::article::{ArticleCard, apply_filter};
 use crate::models::sync::{self, Position, Scope};
 use crate::models::visible_articles;
 use crate::schema::articles;
 use crate::views::ArticleSummary;
-use crate::views::Presenter;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 500;
@@ -204,21 +204,16 @@ pub async fn list_changes(
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| seen.insert(*id));
     // As they are now: public and within the filters, or not.
-    let cards = if ids.is_empty() {
+    let cards: Vec<ArticleCard> = if ids.is_empty() {
         Vec::new()
     } else {
-        let query =
-            apply_filter(visible_articles(), &filter).filter(articles::id.eq_any(ids.clone()));
-        article::cards_with_relations(&conn, query, false).await?
+        apply_filter(visible_articles(), &filter)
+            .filter(articles::id.eq_any(ids.clone()))
+            .select(ArticleCard::as_select())
+            .load(&mut conn)
+            .await?
     };
-    let presenter = Presenter {
-        settings: &state.settings,
-        tree: &tree,
-    };
-    let items: Vec<ArticleSummary> = cards
-        .into_iter()
-        .map(|(card, relations)| present(&presenter, &card, relations, false))
-        .collect();
+    let items = summaries(&state, &conn, &tree, &cards, false).await?;
     let mut by_id: std::collections::HashMap<i64, ArticleSummary> =
         items.into_iter().map(|i| (i.id, i)).collect();
     let changes = ids

@@ -8,7 +8,7 @@ use diesel::sql_types::BigInt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::articles::{FilterArgs, present, resolve_filter};
+use crate::api::articles::{FilterArgs, resolve_filter, summaries};
 use crate::api::{AppState, params};
 use crate::domain::keys;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -16,7 +16,6 @@ use crate::http::cache::surrogate_keys;
 use crate::models::article;
 use crate::models::sql::{Bind, Statement};
 use crate::views::ArticleSummary;
-use crate::views::Presenter;
 use crate::views::params::PeriodParam;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -205,13 +204,9 @@ pub async fn list_most_read(
     let counted: Vec<Counted> = st.load(conn).await?;
     let ids: Vec<i64> = counted.iter().map(|c| c.id).collect();
     let cards = article::visible_cards(conn, &ids).await?;
-    let presenter = Presenter {
-        settings: &state.settings,
-        tree: &tree,
-    };
-    let items: Vec<MostReadItem> = cards
+    let items: Vec<MostReadItem> = summaries(&state, conn, &tree, &cards, false)
+        .await?
         .into_iter()
-        .map(|(card, relations)| present(&presenter, &card, relations, false))
         .map(|article| MostReadItem {
             views: counted
                 .iter()

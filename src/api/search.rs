@@ -2,10 +2,11 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
+use futures_util::try_join;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::articles::{FilterArgs, present, resolve_filter};
+use crate::api::articles::{FilterArgs, resolve_filter, summaries};
 use crate::api::{AppState, params};
 use crate::domain::cursor;
 use crate::domain::keys::{self, Keys};
@@ -15,7 +16,6 @@ use crate::http::cache::surrogate_keys;
 use crate::models::article;
 use crate::models::search::{self, After, SearchOrder};
 use crate::views::ArticleSummary;
-use crate::views::Presenter;
 use crate::views::params::SearchSortParam;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -267,7 +267,6 @@ pub async fn search_articles(
     // Bodies only for the hits whose title and summary do not match.
     let body_ids: Vec<i64> = cards
         .iter()
-        .map(|(c, _)| c)
         .filter(|c| {
             let exact = exact(c.id);
             !marker.finds(&c.title, exact) && !marker.finds(&c.summary, exact)
@@ -279,14 +278,9 @@ pub async fn search_articles(
             .await
             .map_err(ApiError::from)
     };
-    let bodies = bodies.await?;
-    let presenter = Presenter {
-        settings: &state.settings,
-        tree: &tree,
-    };
-    let items = cards
+    let (summaries, bodies) = try_join!(summaries(&state, conn, &tree, &cards, false), bodies)?;
+    let items = summaries
         .into_iter()
-        .map(|(card, relations)| present(&presenter, &card, relations, false))
         .map(|article| {
             let exact = exact(article.id);
             let source = bodies

@@ -1,6 +1,5 @@
 //! Articles: the rows, the public list query with keyset pagination, and
-//! their relations read as JSON columns of the same statement (one round
-//! trip per page).
+//! batch loads of their relations (one query per relation per page).
 
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -11,7 +10,7 @@ use crate::domain::cursor::Cursor;
 use crate::models::author::AuthorRef;
 use crate::models::tag::TagRef;
 use crate::models::visible_articles;
-use crate::schema::{article_authors, article_related, article_tags, articles};
+use crate::schema::{article_authors, article_related, article_tags, articles, authors, tags};
 
 /// What a list item needs: everything but the body.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -214,13 +213,15 @@ pub fn apply_filter(
 /// tell whether another page follows; each with its bylines, cover and
 /// (`with_tags`) tags, all in one statement.
 pub async fn list_page(
-    conn: &AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     filter: &ArticleFilter,
     sort: ArticleSort,
     after: Option<Cursor>,
     limit: i64,
     with_tags: bool,
 ) -> QueryResult<Vec<(ArticleCard, CardRelations)>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Jsonb;
     let mut query = filtered(filter);
     // Keyset: a range on the sort column (which the index seeks to) plus a
     // tie-break on id among rows sharing the cursor's time.
@@ -252,27 +253,13 @@ pub async fn list_page(
             query.order((articles::updated_at.desc(), articles::id.desc()))
         }
     };
-    cards_with_relations(conn, query.limit(limit + 1), with_tags).await
-}
-
-/// A card and its relations as JSON, as `cards_with_relations` reads them.
-type CardRow = (
-    ArticleCard,
-    serde_json::Value,
-    serde_json::Value,
-    serde_json::Value,
-);
-
-/// The cards `query` selects, each with its bylines, cover and
-/// (`with_tags`) tags, in one statement.
-pub async fn cards_with_relations(
-    mut conn: &AsyncPgConnection,
-    query: articles::BoxedQuery<'static, Pg>,
-    with_tags: bool,
-) -> QueryResult<Vec<(ArticleCard, CardRelations)>> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::Jsonb;
-    let rows: Vec<CardRow> = query
+    let rows: Vec<(
+        ArticleCard,
+        serde_json::Value,
+        serde_json::Value,
+        serde_json::Value,
+    )> = query
+        .limit(limit + 1)
         .select((
             ArticleCard::as_select(),
             sql::<Jsonb>(AUTHORS_JSON),
@@ -424,54 +411,94 @@ pub async fn find_visible_by_id(
         .optional()
 }
 
+/// Bylines of many articles, in byline order.
+pub async fn authors_of(
+    mut conn: &AsyncPgConnection,
+    article_ids: &[i64],
+) -> QueryResult<Vec<(i64, AuthorRef)>> {
+    let mut query = article_authors::table
+        .inner_join(authors::table)
+        .into_boxed();
+    // One id gets `= $1`: PostgreSQL keeps a generic plan for it, while
+    // `= ANY($1)` is re-planned on every execution.
+    query = match article_ids {
+        [one] => query.filter(article_authors::article_id.eq(*one)),
+        many => query.filter(article_authors::article_id.eq_any(many.to_vec())),
+    };
+    query
+        .order((article_authors::article_id, article_authors::position))
+        .select((article_authors::article_id, AuthorRef::as_select()))
+        .load(&mut conn)
+        .await
+}
+
+/// Tags of many articles, by name.
+pub async fn tags_of(
+    mut conn: &AsyncPgConnection,
+    article_ids: &[i64],
+) -> QueryResult<Vec<(i64, TagRef)>> {
+    let mut query = article_tags::table.inner_join(tags::table).into_boxed();
+    query = match article_ids {
+        [one] => query.filter(article_tags::article_id.eq(*one)),
+        many => query.filter(article_tags::article_id.eq_any(many.to_vec())),
+    };
+    query
+        .order((article_tags::article_id, tags::name))
+        .select((article_tags::article_id, TagRef::as_select()))
+        .load(&mut conn)
+        .await
+}
+
 /// Hand-pinned related articles that are public, in the editor's order.
 pub async fn pinned_related(
-    conn: &AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     article_id: i64,
     limit: i64,
-) -> QueryResult<Vec<(ArticleCard, CardRelations)>> {
-    let position = article_related::table
+) -> QueryResult<Vec<ArticleCard>> {
+    article_related::table
+        .inner_join(articles::table.on(articles::id.eq(article_related::related_article_id)))
         .filter(article_related::article_id.eq(article_id))
-        .filter(article_related::related_article_id.eq(articles::id))
-        .select(article_related::position)
-        .single_value();
-    let pinned = article_related::table
-        .filter(article_related::article_id.eq(article_id))
-        .select(article_related::related_article_id);
-    let query = visible_articles()
-        .filter(articles::id.eq_any(pinned))
-        .order((position.asc(), articles::id))
-        .limit(limit);
-    cards_with_relations(conn, query, false).await
+        .filter(articles::public_status)
+        .filter(articles::published_at.assume_not_null().le(Utc::now()))
+        .order((article_related::position, articles::id))
+        .limit(limit)
+        .select(ArticleCard::as_select())
+        .load(&mut conn)
+        .await
 }
 
 /// Public articles by id, in the order of `ids` (missing ones left out).
 pub async fn visible_cards(
-    conn: &AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     ids: &[i64],
-) -> QueryResult<Vec<(ArticleCard, CardRelations)>> {
+) -> QueryResult<Vec<ArticleCard>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let query = visible_articles().filter(articles::id.eq_any(ids.to_vec()));
-    let mut cards = cards_with_relations(conn, query, false).await?;
-    cards.sort_by_key(|(c, _)| ids.iter().position(|id| *id == c.id));
+    let mut cards: Vec<ArticleCard> = visible_articles()
+        .filter(articles::id.eq_any(ids.to_vec()))
+        .select(ArticleCard::as_select())
+        .load(&mut conn)
+        .await?;
+    cards.sort_by_key(|c| ids.iter().position(|id| *id == c.id));
     Ok(cards)
 }
 
 /// "Cùng chuyên mục": the newest public articles of a category, except one.
 pub async fn newest_in_category(
-    conn: &AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     category_id: i64,
     except_id: i64,
     limit: i64,
-) -> QueryResult<Vec<(ArticleCard, CardRelations)>> {
-    let query = visible_articles()
+) -> QueryResult<Vec<ArticleCard>> {
+    visible_articles()
         .filter(articles::category_id.eq(category_id))
         .filter(articles::id.ne(except_id))
         .order((articles::published_at.desc(), articles::id.desc()))
-        .limit(limit);
-    cards_with_relations(conn, query, false).await
+        .limit(limit)
+        .select(ArticleCard::as_select())
+        .load(&mut conn)
+        .await
 }
 
 impl Article {
