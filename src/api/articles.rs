@@ -22,7 +22,9 @@ use crate::views::params::{
     SummaryFieldParam,
 };
 use crate::views::partial::{ArticleListResponse, ArticleResponse};
-use crate::views::{ArticleList, ArticleSummary, Presenter, RelatedArticle, RelatedList};
+use crate::views::{
+    ArticleList, ArticleSummary, AuthorSummary, Presenter, RelatedArticle, RelatedList, TagSummary,
+};
 
 const SUMMARY_FIELDS: &[&str] = &[
     "id",
@@ -253,7 +255,7 @@ pub async fn list_articles(
     filter.language = language;
 
     let (mut cards, total) = try_join!(
-        article::list_page(conn, &filter, sort, after, limit, with_tags),
+        article::list_page(conn, &filter, sort, after, limit),
         async {
             if include_total {
                 article::count(conn, &filter).await.map(Some)
@@ -264,18 +266,11 @@ pub async fn list_articles(
     )?;
     let next_cursor = if cards.len() as i64 > limit {
         cards.truncate(limit as usize);
-        cards.last().map(|(c, _)| sort.cursor_after(c).encode())
+        cards.last().map(|c| sort.cursor_after(c).encode())
     } else {
         None
     };
-    let presenter = Presenter {
-        settings: &state.settings,
-        tree: &tree,
-    };
-    let items: Vec<ArticleSummary> = cards
-        .into_iter()
-        .map(|(card, relations)| present(&presenter, &card, relations, with_tags))
-        .collect();
+    let items = summaries(&state, conn, &tree, &cards, with_tags).await?;
     let by_update = sort == ArticleSort::RecentlyUpdated;
     let lists = list_keys(&filter, by_update);
     let keys = crate::views::keys::of_summaries(lists, &items);
@@ -406,12 +401,19 @@ pub(crate) async fn summaries(
         },
         media::by_ids(conn, &cover_ids),
     )?;
-    let mut relations: HashMap<i64, article::CardRelations> = HashMap::new();
+    let mut authors_by_article: HashMap<i64, Vec<AuthorSummary>> = HashMap::new();
     for (article_id, a) in authors {
-        relations.entry(article_id).or_default().authors.push(a);
+        authors_by_article
+            .entry(article_id)
+            .or_default()
+            .push(a.into());
     }
+    let mut tags_by_article: HashMap<i64, Vec<TagSummary>> = HashMap::new();
     for (article_id, t) in tags {
-        relations.entry(article_id).or_default().tags.push(t);
+        tags_by_article
+            .entry(article_id)
+            .or_default()
+            .push(t.into());
     }
     let presenter = Presenter {
         settings: &state.settings,
@@ -420,31 +422,14 @@ pub(crate) async fn summaries(
     Ok(cards
         .iter()
         .map(|card| {
-            let mut relations = relations.remove(&card.id).unwrap_or_default();
-            relations.cover = covers
-                .iter()
-                .filter(|m| Some(m.id) == card.cover_media_id)
-                .cloned()
-                .collect();
-            present(&presenter, card, relations, with_tags)
+            presenter.summary(
+                card,
+                &covers,
+                authors_by_article.remove(&card.id).unwrap_or_default(),
+                with_tags.then(|| tags_by_article.remove(&card.id).unwrap_or_default()),
+            )
         })
         .collect())
-}
-
-/// A list item from a card and its relations, as `article::list_page`
-/// reads them.
-pub(crate) fn present(
-    presenter: &Presenter<'_>,
-    card: &ArticleCard,
-    relations: article::CardRelations,
-    with_tags: bool,
-) -> ArticleSummary {
-    presenter.summary(
-        card,
-        &relations.cover,
-        relations.authors.into_iter().map(Into::into).collect(),
-        with_tags.then(|| relations.tags.into_iter().map(Into::into).collect()),
-    )
 }
 
 /// Get a published article by slug.

@@ -15,7 +15,7 @@ use futures_util::try_join;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::articles::{FilterArgs, list_keys, present, resolve_filter};
+use crate::api::articles::{FilterArgs, list_keys, resolve_filter, summaries};
 use crate::api::{AppState, params};
 use crate::domain::keys::{self, Keys};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -95,7 +95,7 @@ pub async fn load_feed(
     let items = i64::from(state.settings.feed_items);
     // The slugs are known valid and present now; their names title the feed.
     let (mut cards, found_tag, found_author) = try_join!(
-        article::list_page(conn, &filter, ArticleSort::NewestFirst, None, items, true),
+        article::list_page(conn, &filter, ArticleSort::NewestFirst, None, items),
         async {
             match query.tag.as_deref() {
                 Some(slug) => tag::find_by_slug(conn, slug).await,
@@ -110,16 +110,9 @@ pub async fn load_feed(
         },
     )?;
     cards.truncate(items as usize);
-    let ids: Vec<i64> = cards.iter().map(|(c, _)| c.id).collect();
-    let presenter = Presenter {
-        settings: &state.settings,
-        tree: &tree,
-    };
-    let summaries: Vec<_> = cards
-        .into_iter()
-        .map(|(card, relations)| present(&presenter, &card, relations, true))
-        .collect();
+    let summaries = summaries(state, conn, &tree, &cards, true).await?;
     let mut bodies: HashMap<i64, String> = if full_text {
+        let ids: Vec<i64> = cards.iter().map(|c| c.id).collect();
         sitemap::bodies(conn, &ids).await?.into_iter().collect()
     } else {
         HashMap::new()

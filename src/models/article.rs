@@ -210,18 +210,14 @@ pub fn apply_filter(
 }
 
 /// One page of published articles: up to `limit + 1` rows, so the caller can
-/// tell whether another page follows; each with its bylines, cover and
-/// (`with_tags`) tags, all in one statement.
+/// tell whether another page follows.
 pub async fn list_page(
     mut conn: &AsyncPgConnection,
     filter: &ArticleFilter,
     sort: ArticleSort,
     after: Option<Cursor>,
     limit: i64,
-    with_tags: bool,
-) -> QueryResult<Vec<(ArticleCard, CardRelations)>> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::Jsonb;
+) -> QueryResult<Vec<ArticleCard>> {
     let mut query = filtered(filter);
     // Keyset: a range on the sort column (which the index seeks to) plus a
     // tie-break on id among rows sharing the cursor's time.
@@ -253,33 +249,11 @@ pub async fn list_page(
             query.order((articles::updated_at.desc(), articles::id.desc()))
         }
     };
-    let rows: Vec<(
-        ArticleCard,
-        serde_json::Value,
-        serde_json::Value,
-        serde_json::Value,
-    )> = query
+    query
         .limit(limit + 1)
-        .select((
-            ArticleCard::as_select(),
-            sql::<Jsonb>(AUTHORS_JSON),
-            sql::<Jsonb>(if with_tags { TAGS_JSON } else { "'[]'::jsonb" }),
-            sql::<Jsonb>(COVER_JSON),
-        ))
+        .select(ArticleCard::as_select())
         .load(&mut conn)
-        .await?;
-    rows.into_iter()
-        .map(|(card, authors, tags, cover)| {
-            Ok((
-                card,
-                CardRelations {
-                    authors: json(authors)?,
-                    tags: json(tags)?,
-                    cover: json(cover)?,
-                },
-            ))
-        })
-        .collect()
+        .await
 }
 
 pub async fn count(mut conn: &AsyncPgConnection, filter: &ArticleFilter) -> QueryResult<i64> {
@@ -298,37 +272,20 @@ pub struct ArticlePage {
     pub media: Vec<crate::models::media::Media>,
 }
 
-/// The relations of an article, as JSON columns of its own row (page or
-/// card): one statement, one round trip, kept prepared.
-const AUTHORS_JSON: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(\
+/// The relations of the article page, as JSON columns of the article's own
+/// row: one statement, one round trip, kept prepared.
+const PAGE_AUTHORS: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(\
     'id', au.id, 'slug', au.slug, 'name', au.name, 'updated_at', au.updated_at) \
     ORDER BY aa.position) \
     FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
     WHERE aa.article_id = articles.id), '[]')";
-const TAGS_JSON: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(\
+const PAGE_TAGS: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(\
     'id', t.id, 'slug', t.slug, 'name', t.name, 'updated_at', t.updated_at) \
     ORDER BY t.name) \
     FROM article_tags at JOIN tags t ON t.id = at.tag_id \
     WHERE at.article_id = articles.id), '[]')";
 const PAGE_MEDIA: &str = "COALESCE((SELECT jsonb_agg(to_jsonb(m)) FROM media m \
     WHERE m.id = articles.cover_media_id OR m.id = articles.social_image_id), '[]')";
-
-/// A card's cover, as a list of at most one.
-const COVER_JSON: &str = "COALESCE((SELECT jsonb_agg(to_jsonb(m)) FROM media m \
-    WHERE m.id = articles.cover_media_id), '[]')";
-
-/// What a list card shows beside its row: bylines in order, tags by name
-/// (when asked for) and the cover (at most one).
-#[derive(Debug, Default)]
-pub struct CardRelations {
-    pub authors: Vec<AuthorRef>,
-    pub tags: Vec<TagRef>,
-    pub cover: Vec<crate::models::media::Media>,
-}
-
-fn json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> QueryResult<T> {
-    serde_json::from_value(value).map_err(|e| diesel::result::Error::DeserializationError(e.into()))
-}
 
 type PageRow = (
     Article,
@@ -339,11 +296,12 @@ type PageRow = (
 
 fn page_of(row: PageRow) -> QueryResult<ArticlePage> {
     let (article, authors, tags, media) = row;
+    let decode = |e: serde_json::Error| diesel::result::Error::DeserializationError(e.into());
     Ok(ArticlePage {
         article,
-        authors: json(authors)?,
-        tags: json(tags)?,
-        media: json(media)?,
+        authors: serde_json::from_value(authors).map_err(decode)?,
+        tags: serde_json::from_value(tags).map_err(decode)?,
+        media: serde_json::from_value(media).map_err(decode)?,
     })
 }
 
@@ -376,8 +334,8 @@ async fn find_page(
     let row: Option<PageRow> = article
         .select((
             Article::as_select(),
-            sql::<Jsonb>(AUTHORS_JSON),
-            sql::<Jsonb>(TAGS_JSON),
+            sql::<Jsonb>(PAGE_AUTHORS),
+            sql::<Jsonb>(PAGE_TAGS),
             sql::<Jsonb>(PAGE_MEDIA),
         ))
         .first(&mut conn)
