@@ -272,40 +272,8 @@ pub struct ArticlePage {
     pub media: Vec<crate::models::media::Media>,
 }
 
-/// The relations of the article page, as JSON columns of the article's own
-/// row: one statement, one round trip, kept prepared.
-const PAGE_AUTHORS: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(\
-    'id', au.id, 'slug', au.slug, 'name', au.name, 'updated_at', au.updated_at) \
-    ORDER BY aa.position) \
-    FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
-    WHERE aa.article_id = articles.id), '[]')";
-const PAGE_TAGS: &str = "COALESCE((SELECT jsonb_agg(jsonb_build_object(\
-    'id', t.id, 'slug', t.slug, 'name', t.name, 'updated_at', t.updated_at) \
-    ORDER BY t.name) \
-    FROM article_tags at JOIN tags t ON t.id = at.tag_id \
-    WHERE at.article_id = articles.id), '[]')";
-const PAGE_MEDIA: &str = "COALESCE((SELECT jsonb_agg(to_jsonb(m)) FROM media m \
-    WHERE m.id = articles.cover_media_id OR m.id = articles.social_image_id), '[]')";
-
-type PageRow = (
-    Article,
-    serde_json::Value,
-    serde_json::Value,
-    serde_json::Value,
-);
-
-fn page_of(row: PageRow) -> QueryResult<ArticlePage> {
-    let (article, authors, tags, media) = row;
-    let decode = |e: serde_json::Error| diesel::result::Error::DeserializationError(e.into());
-    Ok(ArticlePage {
-        article,
-        authors: serde_json::from_value(authors).map_err(decode)?,
-        tags: serde_json::from_value(tags).map_err(decode)?,
-        media: serde_json::from_value(media).map_err(decode)?,
-    })
-}
-
-/// A public article's page by slug, in one statement.
+/// A public article's page by slug: the row, then its relations in one
+/// pipelined round trip.
 pub async fn find_page_by_slug(
     conn: &AsyncPgConnection,
     slug: &str,
@@ -317,7 +285,7 @@ pub async fn find_page_by_slug(
     .await
 }
 
-/// A public article's page by id, in one statement.
+/// A public article's page by id (see `find_page_by_slug`).
 pub async fn find_page_by_id(
     conn: &AsyncPgConnection,
     id: i64,
@@ -329,19 +297,30 @@ async fn find_page(
     mut conn: &AsyncPgConnection,
     article: articles::BoxedQuery<'static, Pg>,
 ) -> QueryResult<Option<ArticlePage>> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::Jsonb;
-    let row: Option<PageRow> = article
-        .select((
-            Article::as_select(),
-            sql::<Jsonb>(PAGE_AUTHORS),
-            sql::<Jsonb>(PAGE_TAGS),
-            sql::<Jsonb>(PAGE_MEDIA),
-        ))
+    let Some(article): Option<Article> = article
+        .select(Article::as_select())
         .first(&mut conn)
         .await
-        .optional()?;
-    row.map(page_of).transpose()
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let ids = [article.id];
+    let media_ids: Vec<i64> = [article.cover_media_id, article.social_image_id]
+        .into_iter()
+        .flatten()
+        .collect();
+    let (authors, tags, media) = futures_util::try_join!(
+        authors_of(conn, &ids),
+        tags_of(conn, &ids),
+        crate::models::media::by_ids(conn, &media_ids),
+    )?;
+    Ok(Some(ArticlePage {
+        article,
+        authors: authors.into_iter().map(|(_, a)| a).collect(),
+        tags: tags.into_iter().map(|(_, t)| t).collect(),
+        media,
+    }))
 }
 
 /// A public article by slug.

@@ -761,6 +761,8 @@ async fn a_burst_then_429_with_retry_after_in_separate_buckets() {
 async fn forwarding_headers_count_only_from_trusted_proxies() {
     let app = TestApp::spawn_with(newsroom::config::Settings {
         trusted_proxies: Vec::new(),
+        // Nothing refills during the test, however slow the machine.
+        anon_per_minute: 1,
         ..limited_settings()
     })
     .await;
