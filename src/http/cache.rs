@@ -117,12 +117,14 @@ struct Cached {
 }
 
 impl Cached {
-    fn new(body: Bytes, headers: &header::HeaderMap, ttl: Duration) -> Self {
+    /// An entry for `body`, held gzipped when `to_keep` (a copy answering
+    /// one request only is never compressed unless its client asks).
+    fn new(body: Bytes, headers: &header::HeaderMap, ttl: Duration, to_keep: bool) -> Self {
         Self {
             etag: etag_of(&body),
             // Writing to memory does not fail; should it, the body is
             // held as it is.
-            body: match body.len() >= COMPRESS_FROM {
+            body: match to_keep && body.len() >= COMPRESS_FROM {
                 true => match compress(ContentEncoding::Gzip, &body) {
                     Ok(gz) => Held::Gzip {
                         gz,
@@ -511,13 +513,15 @@ fn negotiate(accept: Option<&AcceptEncoding>, size: usize) -> Option<ContentEnco
 }
 
 /// The response from `cached`, and whether a copy in another encoding was
-/// made for it.
+/// made for it. `computed` is the body just computed for a miss, sent as it
+/// is to a client that takes no compression rather than inflated again.
 fn respond(
     req: &HttpRequest,
     cached: &Cached,
     accept: Option<&AcceptEncoding>,
-    hit: bool,
+    computed: Option<&Bytes>,
 ) -> (HttpResponse, bool) {
+    let hit = computed.is_none();
     let unchanged =
         not_modified(req, &cached.etag) || unmodified_since(req, cached.last_modified.as_ref());
     let mut response = if unchanged {
@@ -560,6 +564,9 @@ fn respond(
     }
     response.insert_header((header::CONTENT_TYPE, cached.content_type.clone()));
     let encoding = negotiate(accept, cached.len());
+    if let (None, Some(body)) = (encoding, computed) {
+        return (response.body(body.clone()), false);
+    }
     match cached.body_in(encoding) {
         Ok((body, made)) => {
             if let Some(encoding) = encoding {
@@ -606,7 +613,7 @@ pub async fn cache_and_etag(
         };
         if serve {
             let (http_req, _) = req.into_parts();
-            let (response, made) = respond(&http_req, &hit, accept.as_ref(), true);
+            let (response, made) = respond(&http_req, &hit, accept.as_ref(), None);
             if made {
                 cache.reweigh(&url, &hit);
             }
@@ -639,15 +646,14 @@ pub async fn cache_and_etag(
         .await
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into()))?;
     let ttl = cache.store.as_ref().map_or(Duration::ZERO, |s| s.ttl);
-    let cached = Arc::new(Cached::new(bytes, &headers, ttl));
-    let mut kept = false;
-    if let Some(keys) = &cached.keys {
-        let parsed = Keys::parse(keys.to_str().unwrap_or_default());
-        if !parsed.is_empty() {
-            kept = cache.keep(url.clone(), cached.clone(), &parsed, purges_then);
-        }
-    }
-    let (response, made) = respond(&http_req, &cached, accept.as_ref(), false);
+    // Only a response that names its keys can be purged, so only it is kept.
+    let keys = headers
+        .get(SURROGATE_KEY)
+        .map(|keys| Keys::parse(keys.to_str().unwrap_or_default()))
+        .filter(|keys| cache.store.is_some() && !keys.is_empty());
+    let cached = Arc::new(Cached::new(bytes.clone(), &headers, ttl, keys.is_some()));
+    let kept = keys.is_some_and(|keys| cache.keep(url.clone(), cached.clone(), &keys, purges_then));
+    let (response, made) = respond(&http_req, &cached, accept.as_ref(), Some(&bytes));
     if made && kept {
         cache.reweigh(&url, &cached);
     }
@@ -692,6 +698,7 @@ mod tests {
             Bytes::from(body.to_owned()),
             &headers,
             Duration::from_secs(60),
+            true,
         ))
     }
 
@@ -795,6 +802,23 @@ mod tests {
         assert_eq!((&plain[..], made), (body.as_bytes(), true));
         assert_eq!(entry.held(), held + zs.len() + br.len() + body.len());
         assert!(!entry.body_in(None).unwrap().1);
+    }
+
+    #[test]
+    fn a_copy_not_to_be_kept_is_not_compressed_until_asked() {
+        let body = "{\"t\":\"Bình đẳng giới\"}".repeat(100);
+        let entry = Cached::new(
+            Bytes::from(body.clone()),
+            &header::HeaderMap::new(),
+            Duration::ZERO,
+            false,
+        );
+        assert_eq!(entry.held(), body.len());
+        let (gz, _) = entry.body_in(Some(ContentEncoding::Gzip)).unwrap();
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out)
+            .unwrap();
+        assert_eq!(out, body);
     }
 
     #[test]
