@@ -461,7 +461,7 @@ pub async fn get_article(
     let slug = params::path_slug("slug", &path)?;
     let (fields, with_related) = article_options(&query)?;
     let mut conn = state.read_conn().await?;
-    let Some(page) = article::find_page_by_slug(&conn, &slug).await? else {
+    let Some(page) = article::find_page(&conn, &article::PageKey::Slug(slug.clone())).await? else {
         // A renamed article answers at its old address with a redirect.
         return match crate::models::editorial::moved_to(&mut conn, &slug).await? {
             Some(current) => {
@@ -515,7 +515,7 @@ pub async fn get_article_by_id(
     let id = params::positive("id", &raw)?;
     let (fields, with_related) = article_options(&query)?;
     let mut conn = state.read_conn().await?;
-    let Some(page) = article::find_page_by_id(&conn, id).await? else {
+    let Some(page) = article::find_page(&conn, &article::PageKey::Id(id)).await? else {
         return Err(
             match crate::models::sync::gone_by_id(&mut conn, id).await? {
                 Some(_) => gone(&raw),

@@ -272,53 +272,82 @@ pub struct ArticlePage {
     pub media: Vec<crate::models::media::Media>,
 }
 
-/// A public article's page by slug: the row, then its relations in one
-/// pipelined round trip.
-pub async fn find_page_by_slug(
-    conn: &AsyncPgConnection,
-    slug: &str,
-) -> QueryResult<Option<ArticlePage>> {
-    find_page(
-        conn,
-        visible_articles().filter(articles::slug.eq(slug.to_owned())),
-    )
-    .await
+/// How a page names its article.
+#[derive(Debug, Clone)]
+pub enum PageKey {
+    Slug(String),
+    Id(i64),
 }
 
-/// A public article's page by id (see `find_page_by_slug`).
-pub async fn find_page_by_id(
-    conn: &AsyncPgConnection,
-    id: i64,
-) -> QueryResult<Option<ArticlePage>> {
-    find_page(conn, visible_articles().filter(articles::id.eq(id))).await
+impl PageKey {
+    /// The public article with this key (none, or one row).
+    fn article(&self) -> articles::BoxedQuery<'static, Pg> {
+        match self {
+            Self::Slug(slug) => visible_articles().filter(articles::slug.eq(slug.clone())),
+            Self::Id(id) => visible_articles().filter(articles::id.eq(*id)),
+        }
+    }
 }
 
-async fn find_page(
-    mut conn: &AsyncPgConnection,
-    article: articles::BoxedQuery<'static, Pg>,
+/// A public article's page: the row, its bylines, its tags and its cover
+/// and social image in one round trip. The four statements are pipelined,
+/// each finding the article by `key` itself (an index probe), so none
+/// waits for another's answer; each is a plain statement PostgreSQL keeps
+/// prepared with a generic plan.
+pub async fn find_page(
+    conn: &AsyncPgConnection,
+    key: &PageKey,
 ) -> QueryResult<Option<ArticlePage>> {
-    let Some(article): Option<Article> = article
-        .select(Article::as_select())
-        .first(&mut conn)
-        .await
-        .optional()?
-    else {
-        return Ok(None);
+    let row = async {
+        let mut conn = conn;
+        key.article()
+            .select(Article::as_select())
+            .first::<Article>(&mut conn)
+            .await
+            .optional()
     };
-    let ids = [article.id];
-    let media_ids: Vec<i64> = [article.cover_media_id, article.social_image_id]
-        .into_iter()
-        .flatten()
-        .collect();
-    let (authors, tags, media) = futures_util::try_join!(
-        authors_of(conn, &ids),
-        tags_of(conn, &ids),
-        crate::models::media::by_ids(conn, &media_ids),
-    )?;
-    Ok(Some(ArticlePage {
+    let bylines = async {
+        let mut conn = conn;
+        article_authors::table
+            .inner_join(authors::table)
+            .filter(article_authors::article_id.eq_any(key.article().select(articles::id)))
+            .order(article_authors::position)
+            .select(AuthorRef::as_select())
+            .load::<AuthorRef>(&mut conn)
+            .await
+    };
+    let tags = async {
+        let mut conn = conn;
+        article_tags::table
+            .inner_join(tags::table)
+            .filter(article_tags::article_id.eq_any(key.article().select(articles::id)))
+            .order(tags::name)
+            .select(TagRef::as_select())
+            .load::<TagRef>(&mut conn)
+            .await
+    };
+    let media = async {
+        let mut conn = conn;
+        use crate::schema::media;
+        media::table
+            // A UNION, not `IN (cover) OR IN (social)`, which PostgreSQL
+            // answers with a scan of the whole media table.
+            .filter(
+                media::id.nullable().eq_any(
+                    key.article()
+                        .select(articles::cover_media_id)
+                        .union(key.article().select(articles::social_image_id)),
+                ),
+            )
+            .select(crate::models::media::Media::as_select())
+            .load(&mut conn)
+            .await
+    };
+    let (row, authors, tags, media) = futures_util::try_join!(row, bylines, tags, media)?;
+    Ok(row.map(|article| ArticlePage {
         article,
-        authors: authors.into_iter().map(|(_, a)| a).collect(),
-        tags: tags.into_iter().map(|(_, t)| t).collect(),
+        authors,
+        tags,
         media,
     }))
 }
