@@ -198,6 +198,13 @@ pub struct Options {
     #[arg(long, env = "NEWSROOM_CACHE_MB", default_value_t = 256, global = true,
           value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub cache_mb: u64,
+    /// Seconds an article's scored related list (`strategy=auto`) is kept
+    /// in the database and used before it is scored again (0: scored on
+    /// every request). A change to the article or its tags drops it at once;
+    /// articles published since are missed until then.
+    #[arg(long, env = "NEWSROOM_RELATED_MAX_AGE", default_value_t = 600, global = true,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub related_max_age: u64,
     /// Where to send edge purges (comma-separated URLs, e.g. a Varnish with
     /// the xkey module): after each write, one `PURGE` request to each,
     /// naming the keys in `xkey-purge`. Setting it raises the default
@@ -491,6 +498,7 @@ impl Options {
             timezone: self.timezone,
             cache_ttl_secs: self.cache_ttl,
             cache_bytes: self.cache_mb * 1024 * 1024,
+            related_max_age: std::time::Duration::from_secs(self.related_max_age),
             purge_urls: purge_urls(&self.purge_urls)?,
             view_window_secs: self.view_window,
             view_flush_secs: self.view_flush,
@@ -581,6 +589,8 @@ pub struct Settings {
     pub cache_ttl_secs: u64,
     /// Bytes of responses the in-process cache holds at most.
     pub cache_bytes: u64,
+    /// How long a stored related list is used (zero: never stored).
+    pub related_max_age: std::time::Duration,
     /// Edge caches to purge after each write.
     pub purge_urls: Vec<String>,
     /// Repeated views from one client within this many seconds count once.
@@ -667,6 +677,7 @@ impl Default for Settings {
             timezone: chrono_tz::Asia::Ho_Chi_Minh,
             cache_ttl_secs: 0,
             cache_bytes: 256 * 1024 * 1024,
+            related_max_age: std::time::Duration::from_secs(600),
             purge_urls: Vec::new(),
             view_window_secs: 600,
             view_flush_secs: 5,

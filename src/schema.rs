@@ -223,6 +223,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    related_auto (article_id) {
+        article_id -> Int8,
+        ids -> Array<Int8>,
+        computed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     search_words (word) {
         word -> Text,
     }
@@ -317,6 +325,7 @@ diesel::joinable!(articles -> categories (category_id));
 diesel::joinable!(articles -> staff_users (created_by));
 diesel::joinable!(audit_log -> staff_users (actor_id));
 diesel::joinable!(refresh_tokens -> staff_users (user_id));
+diesel::joinable!(related_auto -> articles (article_id));
 diesel::joinable!(staff_sessions -> staff_users (user_id));
 diesel::joinable!(staff_users -> authors (author_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
@@ -339,6 +348,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     media,
     refresh_tokens,
+    related_auto,
     search_words,
     staff_sessions,
     staff_users,

@@ -547,7 +547,7 @@ async fn article_response(
     } = page;
     let (tree, related) = try_join!(state.category_tree(conn), async {
         if with_related {
-            related_cards(conn, &row, Strategy::Auto, DEFAULT_RELATED)
+            related_cards(state, conn, &row, Strategy::Auto, DEFAULT_RELATED)
                 .await
                 .map(Some)
         } else {
@@ -631,6 +631,7 @@ impl Strategy {
 /// says whether it was pinned. Never the article itself, never an
 /// unpublished one, no duplicates.
 async fn related_cards(
+    state: &AppState,
     conn: &diesel_async::AsyncPgConnection,
     row: &article::Article,
     strategy: Strategy,
@@ -655,19 +656,67 @@ async fn related_cards(
                 .take(room as usize)
                 .collect()
         }
-        Strategy::Tags | Strategy::Auto => {
-            let ids = if strategy == Strategy::Tags {
-                crate::models::related::by_tags(conn, row.id, &pinned_ids, room, now).await?
-            } else {
-                crate::models::related::scored(conn, row.id, &row.title, &pinned_ids, room, now)
-                    .await?
-            };
+        Strategy::Tags => {
+            let ids = crate::models::related::by_tags(conn, row.id, &pinned_ids, room, now).await?;
             article::visible_cards(conn, &ids).await?
+        }
+        Strategy::Auto => {
+            let ids: Vec<i64> = scored_related(state, conn, row)
+                .await?
+                .into_iter()
+                .filter(|id| !pinned_ids.contains(id))
+                .collect();
+            // Taken down since it was scored: left out here.
+            let mut cards = article::visible_cards(conn, &ids).await?;
+            cards.truncate(room as usize);
+            cards
         }
         Strategy::Manual => Vec::new(),
     };
     out.extend(rest.into_iter().map(|c| (c, false)));
     Ok(out)
+}
+
+/// How many scored related ids are kept: a full page even when as many
+/// are pinned or taken down.
+const KEPT_RELATED: i64 = 2 * MAX_RELATED;
+
+/// The article's related ids by score (`strategy=auto`), best first: the
+/// list kept in the database while it is younger than
+/// `NEWSROOM_RELATED_MAX_AGE`, else scored now (a few milliseconds) and kept
+/// for the next reads by a write on the primary that this answer does not
+/// wait for.
+async fn scored_related(
+    state: &AppState,
+    conn: &diesel_async::AsyncPgConnection,
+    row: &article::Article,
+) -> diesel::QueryResult<Vec<i64>> {
+    use crate::models::related;
+    let max_age = state.settings.related_max_age;
+    if !max_age.is_zero()
+        && let Some(ids) = related::stored(conn, row.id, max_age).await?
+    {
+        return Ok(ids);
+    }
+    let now = chrono::Utc::now();
+    let ids = related::scored(conn, row.id, &row.title, &[], KEPT_RELATED, now).await?;
+    if !max_age.is_zero() {
+        let (pool, id, updated_at, kept) =
+            (state.pool.clone(), row.id, row.updated_at, ids.clone());
+        actix_web::rt::spawn(async move {
+            let stored = match pool.get().await {
+                Ok(conn) => related::store(&conn, id, updated_at, &kept, now).await,
+                Err(e) => {
+                    log::debug!("related list of article {id} not kept: {e}");
+                    return;
+                }
+            };
+            if let Err(e) = stored {
+                log::warn!("related list of article {id} not kept: {e}");
+            }
+        });
+    }
+    Ok(ids)
 }
 
 async fn related_views(
@@ -692,7 +741,10 @@ async fn related_views(
 ///
 /// Articles an editor pinned by hand come first, then the others by
 /// `strategy` (`auto` by default; `category` is "Cùng chuyên mục"). Never
-/// the article itself, never an unpublished article, no duplicates.
+/// the article itself, never an unpublished article, no duplicates. The
+/// `auto` list is scored once and kept for `NEWSROOM_RELATED_MAX_AGE`
+/// seconds (default 600); a change to the article or its tags drops it at
+/// once, and articles taken down are left out at once.
 #[utoipa::path(
     operation_id = "list_related_articles",
     tag = "articles",
@@ -723,7 +775,7 @@ pub async fn list_related_articles(
         state.category_tree(conn)
     )?;
     let row = row.ok_or_else(|| ApiError::not_found("article", &slug))?;
-    let cards = related_cards(conn, &row, strategy, limit).await?;
+    let cards = related_cards(&state, conn, &row, strategy, limit).await?;
     let items = related_views(&state, conn, &tree, cards).await?;
     let mut keys = Keys::default();
     keys.add(keys::article(row.id));

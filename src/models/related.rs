@@ -114,3 +114,48 @@ pub async fn by_tags(
         .map(|r| r.id)
         .collect())
 }
+
+/// The scored list kept for `article_id`, when it was scored less than
+/// `max_age` ago.
+pub async fn stored(
+    mut conn: &AsyncPgConnection,
+    article_id: i64,
+    max_age: std::time::Duration,
+) -> diesel::QueryResult<Option<Vec<i64>>> {
+    use crate::schema::related_auto;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let since =
+        Utc::now() - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::zero());
+    related_auto::table
+        .filter(related_auto::article_id.eq(article_id))
+        .filter(related_auto::computed_at.gt(since))
+        .select(related_auto::ids)
+        .first(&mut conn)
+        .await
+        .optional()
+}
+
+/// Keeps `ids`, scored at `scored_at` for the article as it was at
+/// `updated_at`. Nothing is kept when the article has changed since (its
+/// change dropped the list, and this one may predate it).
+pub async fn store(
+    mut conn: &AsyncPgConnection,
+    article_id: i64,
+    updated_at: DateTime<Utc>,
+    ids: &[i64],
+    scored_at: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    use diesel_async::RunQueryDsl;
+    let mut st = Statement::default();
+    let id = st.param(Bind::BigInt(article_id));
+    let ids = st.param(Bind::BigInts(ids.to_vec()));
+    let at = st.param(Bind::Time(scored_at));
+    let updated = st.param(Bind::Time(updated_at));
+    st.sql = format!(
+        "INSERT INTO related_auto (article_id, ids, computed_at) \
+         SELECT id, {ids}, {at} FROM articles WHERE id = {id} AND updated_at = {updated} \
+         ON CONFLICT (article_id) DO UPDATE SET ids = excluded.ids, computed_at = excluded.computed_at"
+    );
+    st.execute(&mut conn).await.map(drop)
+}

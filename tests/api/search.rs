@@ -765,3 +765,164 @@ async fn a_clean_shutdown_writes_the_buffered_views() {
         .unwrap();
     assert_eq!(views, [5]);
 }
+
+/// The kept list of `article`, once the write after a scoring has landed.
+async fn kept_related(app: &TestApp, article: i64) -> Option<Vec<i64>> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use newsroom::schema::related_auto;
+    let mut conn = app.conn().await;
+    related_auto::table
+        .filter(related_auto::article_id.eq(article))
+        .select(related_auto::ids)
+        .first(&mut conn)
+        .await
+        .optional()
+        .unwrap()
+}
+
+async fn until_kept(app: &TestApp, article: i64) -> Vec<i64> {
+    for _ in 0..100 {
+        if let Some(ids) = kept_related(app, article).await {
+            return ids;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no related list was kept for article {article} within 5 s");
+}
+
+#[actix_web::test]
+async fn scored_related_lists_are_kept_used_and_dropped_when_the_article_changes() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let s = site(&app).await;
+    let mut conn = app.conn().await;
+    let now = Utc::now();
+    let mut main =
+        Article::new("Bình đẳng giới trong gia đình trẻ", s.dan_so).at(now - Duration::days(1));
+    main.slug = "chinh".into();
+    main.tags = vec![s.tag];
+    let main = main.insert(&mut conn).await;
+    let mut same_tag =
+        Article::new("Tháng hành động vì bình đẳng giới", s.kinh_te).at(now - Duration::days(2));
+    same_tag.slug = "cung-the".into();
+    same_tag.tags = vec![s.tag];
+    let same_tag = same_tag.insert(&mut conn).await;
+    let mut other = Article::new("Điều tra dân số giữa kỳ", s.dan_so).at(now - Duration::days(3));
+    other.slug = "cung-muc".into();
+    let other = other.insert(&mut conn).await;
+    let related = || async {
+        slugs(
+            &app.get("/api/v1/articles/chinh/related?limit=20")
+                .await
+                .json,
+        )
+    };
+
+    let scored = related().await;
+    assert_eq!(scored, ["cung-the", "cung-muc"]);
+    assert_eq!(until_kept(&app, main).await, [same_tag, other]);
+
+    // The kept list is what answers: changed behind the API's back, the
+    // answer follows it.
+    diesel::sql_query(format!(
+        "UPDATE related_auto SET ids = ARRAY[{other}, {same_tag}]"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(related().await, ["cung-muc", "cung-the"]);
+    // Pinned first, and not twice; a takedown is left out at once.
+    fixtures::pin_related(&mut conn, main, &[same_tag]).await;
+    assert_eq!(related().await, ["cung-the", "cung-muc"]);
+    diesel::sql_query(format!(
+        "UPDATE articles SET status = 'draft' WHERE id = {other}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(related().await, ["cung-the"]);
+    diesel::sql_query(format!(
+        "UPDATE articles SET status = 'published' WHERE id = {other}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query("DELETE FROM article_related")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    // What makes the list wrong drops it: a tag added or removed, a new
+    // title; then the next read scores again and keeps the new list.
+    diesel::sql_query(format!(
+        "DELETE FROM article_tags WHERE article_id = {main}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept_related(&app, main).await,
+        None,
+        "a removed tag drops the list"
+    );
+    assert_eq!(
+        related().await,
+        ["cung-muc", "cung-the"],
+        "scored again without the tag"
+    );
+    until_kept(&app, main).await;
+    diesel::sql_query(format!(
+        "INSERT INTO article_tags (article_id, tag_id) VALUES ({main}, {})",
+        s.tag
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept_related(&app, main).await,
+        None,
+        "an added tag drops the list"
+    );
+    assert_eq!(related().await, ["cung-the", "cung-muc"]);
+    until_kept(&app, main).await;
+    diesel::sql_query(format!(
+        "UPDATE articles SET title = 'Gia đình trẻ', updated_at = now() WHERE id = {main}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept_related(&app, main).await,
+        None,
+        "a new title drops the list"
+    );
+    // A view count or any other column leaves it.
+    related().await;
+    until_kept(&app, main).await;
+    diesel::sql_query(format!(
+        "UPDATE articles SET featured = true WHERE id = {main}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert!(kept_related(&app, main).await.is_some());
+
+    // NEWSROOM_RELATED_MAX_AGE=0: scored on every request, nothing kept.
+    diesel::sql_query("DELETE FROM related_auto")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let uncached = app
+        .another_instance(newsroom::config::Settings {
+            related_max_age: std::time::Duration::ZERO,
+            ..harness::settings()
+        })
+        .await;
+    let r = uncached.get("/api/v1/articles/chinh/related").await;
+    let mut got = slugs(&r.json);
+    got.sort();
+    assert_eq!(got, ["cung-muc", "cung-the"]);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(kept_related(&app, main).await, None);
+}
