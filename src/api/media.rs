@@ -74,8 +74,10 @@ struct Upload {
 /// Upload an image into the media library: `multipart/form-data` with a
 /// `file` part (and `alt`, `caption`, `credit`), or the image itself as
 /// the body with its `Content-Type` (text fields in the query string).
-/// The type is judged by content; EXIF orientation is applied and all
-/// metadata (GPS included) is stripped from the stored file.
+/// JPEG, PNG, WebP, AVIF (stored as JPEG, or PNG when transparent) or GIF
+/// (its first frame, as PNG), judged by content; the orientation (EXIF,
+/// or AVIF's `irot`/`imir`) is applied and all metadata (GPS included) is
+/// stripped from the stored file.
 #[utoipa::path(
     operation_id = "upload_media",
     tag = "admin",

@@ -486,3 +486,84 @@ impl Frame<'_> {
         Ok((y.width as u32, y.height as u32, out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The left half red, the right half blue.
+    fn encoded(width: u32, height: u32, depth: ravif::BitDepth) -> Vec<u8> {
+        let pixels: Vec<ravif::RGB8> = (0..width * height)
+            .map(|i| {
+                if i % width < width / 2 {
+                    ravif::RGB8::new(220, 30, 30)
+                } else {
+                    ravif::RGB8::new(30, 30, 220)
+                }
+            })
+            .collect();
+        let img = ravif::Img::new(&pixels[..], width as usize, height as usize);
+        ravif::Encoder::new()
+            .with_quality(90.0)
+            .with_speed(10)
+            .with_bit_depth(depth)
+            .encode_rgb(img)
+            .unwrap()
+            .avif_file
+    }
+
+    fn is_red(p: &[u8]) -> bool {
+        p[0] > 180 && p[2] < 80
+    }
+
+    fn is_blue(p: &[u8]) -> bool {
+        p[0] < 80 && p[2] > 180
+    }
+
+    #[test]
+    fn eight_and_ten_bits_decode_alike() {
+        for depth in [ravif::BitDepth::Eight, ravif::BitDepth::Ten] {
+            let file = encoded(48, 32, depth);
+            assert_eq!(dimensions(&file).unwrap(), (48, 32));
+            let c = container(&file).unwrap();
+            assert_eq!(c.size, Some((48, 32)));
+            assert_eq!(c.transforms, [None, None]);
+            let image = decode(&file, 1 << 20).unwrap().into_rgb8();
+            assert_eq!(image.dimensions(), (48, 32));
+            assert!(is_red(&image.get_pixel(4, 16).0), "{depth:?}");
+            assert!(is_blue(&image.get_pixel(44, 16).0), "{depth:?}");
+        }
+    }
+
+    #[test]
+    fn mirroring_is_applied() {
+        // ravif writes no `imir`: its `pixi` property, associated with the
+        // picture, becomes one (about the vertical axis: left and right
+        // swapped).
+        let mut file = encoded(48, 32, ravif::BitDepth::Eight);
+        let at = file.windows(4).position(|w| w == b"pixi").unwrap();
+        file[at..at + 4].copy_from_slice(b"imir");
+        file[at + 4] = 0;
+        assert_eq!(
+            container(&file).unwrap().transforms,
+            [Some(Transform::Mirror(0)), None]
+        );
+        let image = decode(&file, 1 << 20).unwrap().into_rgb8();
+        assert!(is_blue(&image.get_pixel(4, 16).0));
+        assert!(is_red(&image.get_pixel(44, 16).0));
+    }
+
+    #[test]
+    fn cut_or_lying_files_are_refused_without_a_panic() {
+        let file = encoded(48, 32, ravif::BitDepth::Eight);
+        for cut in [0, 7, 12, 40, file.len() / 2, file.len() - 1] {
+            let part = &file[..cut];
+            assert!(
+                dimensions(part).is_err() || decode(part, 1 << 20).is_err(),
+                "{cut} bytes"
+            );
+        }
+        // The decoder's own limit holds even when the header is believed.
+        assert!(decode(&file, 100).is_err());
+    }
+}
