@@ -46,9 +46,12 @@ fn corrupt(what: impl std::fmt::Display) -> ApiError {
     ))
 }
 
-/// The file's boxes, one level: `(type, content)`. A box running past the
-/// end is an error (a truncated file), not a shorter box.
-fn boxes(mut bytes: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, ApiError> {
+/// An ISO-BMFF box: its four-letter type and its content.
+type IsoBox<'a> = ([u8; 4], &'a [u8]);
+
+/// The file's boxes, one level. A box running past the end is an error (a
+/// truncated file), not a shorter box.
+fn boxes(mut bytes: &[u8]) -> Result<Vec<IsoBox<'_>>, ApiError> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let header = bytes
@@ -79,7 +82,7 @@ fn boxes(mut bytes: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, ApiError> {
     Ok(out)
 }
 
-fn child<'a>(list: &[([u8; 4], &'a [u8])], kind: &[u8; 4]) -> Option<&'a [u8]> {
+fn child<'a>(list: &[IsoBox<'a>], kind: &[u8; 4]) -> Option<&'a [u8]> {
     list.iter().find(|(k, _)| k == kind).map(|(_, c)| *c)
 }
 
@@ -183,7 +186,6 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, ApiError> {
                 .ok_or_else(|| corrupt("its planes do not match its size"))?,
         ),
         Some(alpha_item) => {
-            drop(color);
             let alpha = decoder.decode(alpha_item)?;
             let (aw, ah, gray) = alpha.gray()?;
             if (aw, ah) != (width, height) {
