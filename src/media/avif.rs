@@ -244,6 +244,10 @@ impl Decoder {
             // The decoder refuses frames larger than this itself: a header
             // that lied about the size cannot make it allocate more.
             settings.frame_size_limit = u32::try_from(max_pixels).unwrap_or(u32::MAX);
+            // No logger (its cookie and callback are both optional
+            // pointers, so all zeroes is `None, None`): a bad upload is
+            // answered with a 422, not a line on the server's stderr.
+            settings.logger = std::mem::zeroed();
             let mut ctx = None;
             let res = dav1d_open(Some(NonNull::from(&mut ctx)), Some(NonNull::from(settings)));
             if res.0 != 0 {
@@ -338,11 +342,26 @@ impl Drop for Decoder {
 /// A decoded frame, borrowed from the decoder.
 struct Frame<'a>(&'a Dav1dPicture);
 
-/// One plane's samples, widened to u16, with its size.
-struct Plane {
+/// One plane of a frame, read in place (no copy of a large picture's
+/// planes): 8-bit samples, or 16-bit ones from 10 bits on.
+struct Plane<'a> {
     width: usize,
     height: usize,
-    samples: Vec<u16>,
+    /// Bytes from one row to the next.
+    stride: usize,
+    wide: bool,
+    raw: &'a [u8],
+}
+
+impl Plane<'_> {
+    fn at(&self, x: usize, y: usize) -> u16 {
+        if self.wide {
+            let i = y * self.stride + 2 * x;
+            u16::from_ne_bytes([self.raw[i], self.raw[i + 1]])
+        } else {
+            u16::from(self.raw[y * self.stride + x])
+        }
+    }
 }
 
 impl Frame<'_> {
@@ -350,7 +369,7 @@ impl Frame<'_> {
         (self.0.p.w.max(0) as usize, self.0.p.h.max(0) as usize)
     }
 
-    fn plane(&self, n: usize) -> Result<Plane, ApiError> {
+    fn plane(&self, n: usize) -> Result<Plane<'_>, ApiError> {
         let p = &self.0.p;
         let (ss_x, ss_y) = match (n, p.layout) {
             (0, _) | (_, DAV1D_PIXEL_LAYOUT_I444) => (0, 0),
@@ -376,22 +395,12 @@ impl Frame<'_> {
                 stride * (height - 1) + width * bytes_per,
             )
         };
-        let mut samples = Vec::with_capacity(width * height);
-        for row in 0..height {
-            let line = &raw[row * stride..row * stride + width * bytes_per];
-            if wide {
-                samples.extend(
-                    line.chunks_exact(2)
-                        .map(|b| u16::from_ne_bytes([b[0], b[1]])),
-                );
-            } else {
-                samples.extend(line.iter().map(|b| u16::from(*b)));
-            }
-        }
         Ok(Plane {
             width,
             height,
-            samples,
+            stride,
+            wide,
+            raw,
         })
     }
 
@@ -440,9 +449,11 @@ impl Frame<'_> {
         let to8 = |v: f32| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
         let mut out = Vec::with_capacity(w * h * 3);
         if self.0.p.layout == DAV1D_PIXEL_LAYOUT_I400 {
-            for &s in &y.samples {
-                let v = to8(luma(s));
-                out.extend_from_slice(&[v, v, v]);
+            for row in 0..h {
+                for col in 0..w {
+                    let v = to8(luma(y.at(col, row)));
+                    out.extend_from_slice(&[v, v, v]);
+                }
             }
         } else {
             let (u, v) = (self.plane(1)?, self.plane(2)?);
@@ -456,11 +467,11 @@ impl Frame<'_> {
             let identity = self.matrix() == DAV1D_MC_IDENTITY;
             let (sx, sy) = (w.div_ceil(u.width), h.div_ceil(u.height));
             for row in 0..h {
-                let crow = (row / sy).min(u.height - 1) * u.width;
+                let cy = (row / sy).min(u.height - 1);
                 for col in 0..w {
-                    let c = crow + (col / sx).min(u.width - 1);
-                    let yy = luma(y.samples[row * y.width + col]);
-                    let (cb, cr) = (chroma(u.samples[c]), chroma(v.samples[c]));
+                    let cx = (col / sx).min(u.width - 1);
+                    let yy = luma(y.at(col, row));
+                    let (cb, cr) = (chroma(u.at(cx, cy)), chroma(v.at(cx, cy)));
                     let (r, g, b) = if identity {
                         // GBR: Y is green, U blue, V red.
                         (cr + 0.5, yy, cb + 0.5)
@@ -480,11 +491,12 @@ impl Frame<'_> {
     fn gray(&self) -> Result<(u32, u32, Vec<u8>), ApiError> {
         let y = self.plane(0)?;
         let (luma, _) = self.normaliser();
-        let out = y
-            .samples
-            .iter()
-            .map(|&s| (luma(s).clamp(0.0, 1.0) * 255.0 + 0.5) as u8)
-            .collect();
+        let mut out = Vec::with_capacity(y.width * y.height);
+        for row in 0..y.height {
+            for col in 0..y.width {
+                out.push((luma(y.at(col, row)).clamp(0.0, 1.0) * 255.0 + 0.5) as u8);
+            }
+        }
         Ok((y.width as u32, y.height as u32, out))
     }
 }
@@ -553,6 +565,59 @@ mod tests {
         let image = decode(&file, 1 << 20).unwrap().into_rgb8();
         assert!(is_blue(&image.get_pixel(4, 16).0));
         assert!(is_red(&image.get_pixel(44, 16).0));
+    }
+
+    fn peak_rss_mb() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
+                line.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+            .map_or(0, |kb| kb / 1024)
+    }
+
+    /// A 12-megapixel AVIF's upload cost (decoding, then cleaning as an
+    /// upload is): `cargo test --release --lib avif_twelve_megapixels --
+    /// --ignored --nocapture` (unoptimised, the YUV to RGB step is many
+    /// times slower).
+    #[test]
+    #[ignore = "a timing, not a check: run it by name"]
+    fn avif_twelve_megapixels() {
+        let (width, height) = (4000u32, 3000u32);
+        let pixels: Vec<ravif::RGB8> = (0..width * height)
+            .map(|i| {
+                let (x, y) = (i % width, i / width);
+                ravif::RGB8::new((x / 16) as u8, (y / 12) as u8, ((x + y) / 28) as u8)
+            })
+            .collect();
+        let img = ravif::Img::new(&pixels[..], width as usize, height as usize);
+        let file = ravif::Encoder::new()
+            .with_quality(80.0)
+            .with_speed(10)
+            .encode_rgb(img)
+            .unwrap()
+            .avif_file;
+        drop(pixels);
+        // Forget encoding's peak (Linux: 5 resets the high-water mark).
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let before = peak_rss_mb();
+        let started = std::time::Instant::now();
+        let image = decode(&file, 50_000_000).unwrap();
+        let decoded_in = started.elapsed();
+        assert_eq!((image.width(), image.height()), (width, height));
+        drop(image);
+        let started = std::time::Instant::now();
+        let settings = crate::media::MediaSettings::temporary();
+        let cleaned = crate::media::process::clean(&file, &settings).unwrap();
+        println!(
+            "a 12-MP AVIF ({} KB): decoded in {} ms; cleaned (decode, placeholder, JPEG q90 of {} KB) in {} ms; peak RSS {} MB (before: {before} MB)",
+            file.len() / 1024,
+            decoded_in.as_millis(),
+            cleaned.bytes.len() / 1024,
+            started.elapsed().as_millis(),
+            peak_rss_mb(),
+        );
     }
 
     #[test]
