@@ -4,6 +4,8 @@
 //! Every update must name the version it edits (`If-Match` or `version`);
 //! a stale one is refused with 412 and nothing is written.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
@@ -14,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::auth::Staff;
 use crate::api::{AppState, params};
 use crate::auth::Role;
+use crate::config::Settings;
 use crate::domain::body::Block;
 use crate::domain::cursor;
 use crate::domain::text;
@@ -139,8 +142,20 @@ fn etag(version: i32) -> String {
     format!("\"v{version}\"")
 }
 
-async fn admin_view(conn: &mut AsyncPgConnection, row: Article) -> ApiResult<AdminArticle> {
-    let state = Editable::load(conn, &row).await?;
+/// The staff view; image blocks carry the public article's media objects
+/// (absolute URLs, renditions, `srcset`s).
+async fn admin_view(
+    conn: &mut AsyncPgConnection,
+    settings: &Arc<Settings>,
+    row: Article,
+) -> ApiResult<AdminArticle> {
+    let mut state = Editable::load(conn, &row).await?;
+    let tree = crate::models::category::CategoryTree::default();
+    crate::views::Presenter {
+        settings,
+        tree: &tree,
+    }
+    .image_blocks(&mut state.body);
     Ok(AdminArticle {
         id: row.id,
         slug: row.slug,
@@ -485,7 +500,7 @@ pub async fn create_article(
         &state, &mut conn, staff.id, None, 0, &editable, &workflow, "create",
     )
     .await?;
-    let view = admin_view(&mut conn, saved).await?;
+    let view = admin_view(&mut conn, &state.settings, saved).await?;
     Ok(respond(actix_web::http::StatusCode::CREATED, view))
 }
 
@@ -681,7 +696,7 @@ pub async fn get_admin_article(
             "contributors see only their own articles".into(),
         ));
     }
-    let view = admin_view(&mut conn, row).await?;
+    let view = admin_view(&mut conn, &state.settings, row).await?;
     Ok(respond(actix_web::http::StatusCode::OK, view))
 }
 
@@ -728,7 +743,7 @@ async fn update(
         "update",
     )
     .await?;
-    let view = admin_view(&mut conn, saved).await?;
+    let view = admin_view(&mut conn, &state.settings, saved).await?;
     Ok(respond(actix_web::http::StatusCode::OK, view))
 }
 
@@ -882,7 +897,7 @@ async fn transition(
         action,
     )
     .await?;
-    let view = admin_view(&mut conn, saved).await?;
+    let view = admin_view(&mut conn, &state.settings, saved).await?;
     Ok(respond(actix_web::http::StatusCode::OK, view))
 }
 
@@ -1209,7 +1224,7 @@ pub async fn restore_article_revision(
         "restore",
     )
     .await?;
-    let view = admin_view(&mut conn, saved).await?;
+    let view = admin_view(&mut conn, &state.settings, saved).await?;
     Ok(respond(actix_web::http::StatusCode::OK, view))
 }
 

@@ -28,7 +28,7 @@ use crate::media::storage::ReadError;
 use crate::media::{Planned, RenditionKey, Source, shipped};
 use crate::models::audit;
 use crate::models::media::{Media, NewStoredMedia};
-use crate::schema::media;
+use crate::schema::{authors, media};
 
 /// `Cache-Control` of content-addressed files: they never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -74,8 +74,10 @@ struct Upload {
 /// Upload an image into the media library: `multipart/form-data` with a
 /// `file` part (and `alt`, `caption`, `credit`), or the image itself as
 /// the body with its `Content-Type` (text fields in the query string).
-/// The type is judged by content; EXIF orientation is applied and all
-/// metadata (GPS included) is stripped from the stored file.
+/// JPEG, PNG, WebP, AVIF (stored as JPEG, or PNG when transparent) or GIF
+/// (its first frame, as PNG), judged by content; the orientation (EXIF,
+/// or AVIF's `irot`/`imir`) is applied and all metadata (GPS included) is
+/// stripped from the stored file.
 #[utoipa::path(
     operation_id = "upload_media",
     tag = "admin",
@@ -86,6 +88,7 @@ struct Upload {
         (Vec<u8> = "image/jpeg"),
         (Vec<u8> = "image/png"),
         (Vec<u8> = "image/webp"),
+        (Vec<u8> = "image/avif"),
         (Vec<u8> = "image/gif"),
     )),
     responses(
@@ -94,7 +97,7 @@ struct Upload {
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Contributors may not", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More bytes than NEWSROOM_MEDIA_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not an image of an accepted type (AVIF is recognised and refused: no AV1 decoder yet)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a JPEG, PNG, WebP, AVIF or GIF image (judged by content)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unreadable, truncated, or more pixels than NEWSROOM_MEDIA_MAX_PIXELS", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -168,6 +171,7 @@ pub async fn upload_media(
         (Vec<u8> = "image/jpeg"),
         (Vec<u8> = "image/png"),
         (Vec<u8> = "image/webp"),
+        (Vec<u8> = "image/avif"),
         (Vec<u8> = "image/gif"),
     )),
     responses(
@@ -177,7 +181,7 @@ pub async fn upload_media(
         (status = 403, description = "Contributors may not; authors not on others' articles' media", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such media record", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More bytes than NEWSROOM_MEDIA_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not an image of an accepted type (AVIF is recognised and refused: no AV1 decoder yet)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a JPEG, PNG, WebP, AVIF or GIF image (judged by content)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unreadable, truncated, or more pixels than NEWSROOM_MEDIA_MAX_PIXELS", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -223,6 +227,31 @@ pub async fn replace_media_file(
                 .returning(Media::as_returning())
                 .get_result(conn)
                 .await?;
+            // Avatars name a file, not a record: those that named the old
+            // file follow the record to the new one (as covers and image
+            // blocks do), or they would point at a file no record
+            // describes, without size or placeholder.
+            if current.url != url && current.storage_key.is_some() {
+                let old = [
+                    current.url.clone(),
+                    format!("{}{}", state.settings.site_url, current.url),
+                ];
+                let moved: Vec<i64> = diesel::update(authors::table)
+                    .filter(authors::avatar_url.eq_any(&old))
+                    .set((
+                        authors::avatar_url.eq(&url),
+                        authors::updated_at.eq(chrono::Utc::now()),
+                    ))
+                    .returning(authors::id)
+                    .get_results(conn)
+                    .await?;
+                if !moved.is_empty() {
+                    change.purge(keys::AUTHORS);
+                }
+                for author in moved {
+                    change.purge(keys::author(author));
+                }
+            }
             audit::record(
                 conn,
                 Some(staff.id),

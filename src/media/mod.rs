@@ -7,6 +7,7 @@
 //! crop and, for crops, the focal point it was cut around. A new file or
 //! focal point makes new URLs, so every one is served as immutable.
 
+pub mod avif;
 pub mod process;
 pub mod renditions;
 pub mod shipped;

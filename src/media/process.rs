@@ -30,25 +30,36 @@ impl Cleaned {
     }
 }
 
-const ACCEPTED: &str = "JPEG, PNG, WebP or GIF";
+const ACCEPTED: &str = "JPEG, PNG, WebP, AVIF or GIF";
 
-/// Why an AVIF upload is refused: renditions are made *in* AVIF, but
-/// reading one takes an AV1 decoder, and the only ones usable from Rust
-/// are dav1d (C and assembly) or its port rav1d (whose safe API is not
-/// published yet); neither builds on a bare machine without a C toolchain
-/// and nasm, which this project does not ask for.
-pub const AVIF_UPLOAD_REASON: &str = "AVIF uploads are not accepted yet: this server has no AV1 decoder to read them (renditions are still served as AVIF). Send the picture as JPEG, PNG or WebP";
+/// An upload's format: one `image` reads, or AVIF (read by `media::avif`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Image(ImageFormat),
+    Avif,
+}
 
 /// Checks and cleans an upload. CPU-bound: run it off the async workers.
 pub fn clean(bytes: &[u8], settings: &MediaSettings) -> Result<Cleaned, ApiError> {
     if bytes.len() as u64 > settings.max_bytes {
         return Err(ApiError::PayloadTooLarge(settings.max_bytes as usize));
     }
-    let format = sniff(bytes)?;
-    let image = decode(bytes, format, settings.max_pixels, true)?;
+    let kind = sniff(bytes)?;
+    let image = match kind {
+        Kind::Image(format) => decode(bytes, format, settings.max_pixels, true)?,
+        Kind::Avif => decode_avif(bytes, settings.max_pixels)?,
+    };
     let (width, height) = (image.width(), image.height());
     let placeholder = placeholder(&image);
     let quality = 90;
+    // An AVIF is kept as a JPEG (a PNG when it has transparency):
+    // encoding AVIF again would take seconds a megapixel, and renditions
+    // are made in AVIF anyway.
+    let format = match kind {
+        Kind::Image(format) => format,
+        Kind::Avif if image.color().has_alpha() => ImageFormat::Png,
+        Kind::Avif => ImageFormat::Jpeg,
+    };
     let (encoded, extension, mime_type) = match format {
         ImageFormat::Jpeg => (
             encode_jpeg(&flatten(image), width, height, quality)?,
@@ -88,18 +99,20 @@ pub fn clean(bytes: &[u8], settings: &MediaSettings) -> Result<Cleaned, ApiError
 }
 
 /// The format, judged by the bytes alone.
-fn sniff(bytes: &[u8]) -> Result<ImageFormat, ApiError> {
+fn sniff(bytes: &[u8]) -> Result<Kind, ApiError> {
     let unsupported = || {
         ApiError::UnsupportedMediaType(format!(
             "the file is not a {ACCEPTED} image (judged by its content, not its name)"
         ))
     };
     if is_avif(bytes) {
-        return Err(ApiError::UnsupportedMediaType(AVIF_UPLOAD_REASON.into()));
+        return Ok(Kind::Avif);
     }
     let format = image::guess_format(bytes).map_err(|_| unsupported())?;
     match format {
-        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif => Ok(format),
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif => {
+            Ok(Kind::Image(format))
+        }
         _ => Err(unsupported()),
     }
 }
@@ -171,6 +184,20 @@ pub fn decode(
         image.apply_orientation(orientation);
     }
     Ok(image)
+}
+
+/// Decodes an AVIF: its size (the container's `ispe` and the AV1
+/// header's, whichever is larger) checked against `max_pixels` before
+/// anything is decoded, and its `irot`/`imir` applied.
+fn decode_avif(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, ApiError> {
+    let (width, height) = crate::media::avif::dimensions(bytes)?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels || width == 0 || height == 0 {
+        return Err(ApiError::UnprocessableImage(format!(
+            "the image is {width} × {height} pixels; at most {max_pixels} pixels are accepted"
+        )));
+    }
+    crate::media::avif::decode(bytes, max_pixels)
 }
 
 /// Whether an end-of-image marker follows the last start of scan: a

@@ -601,11 +601,7 @@ impl Presenter<'_> {
             log::error!("article {} has an unreadable body: {e}", row.id);
             Vec::new()
         });
-        for block in &mut body {
-            if let Block::Image { media: Some(m), .. } = block {
-                self.picture(m);
-            }
-        }
+        self.image_blocks(&mut body);
         Article {
             id: row.id,
             seo: Seo {
@@ -641,6 +637,16 @@ impl Presenter<'_> {
             source: row.source,
             version: row.version,
             related,
+        }
+    }
+
+    /// Each image block's picture as `picture` shows it: the public
+    /// article and the staff one show the same media objects.
+    pub fn image_blocks(&self, body: &mut [Block]) {
+        for block in body {
+            if let Block::Image { media: Some(m), .. } = block {
+                self.picture(m);
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! images, author avatars) through real HTTP: each carries its size, alt
 //! text, placeholder, renditions and `srcset`s, and `body_html` images
 //! their `srcset`, `sizes`, size and `loading="lazy"`; every demo picture
-//! is a real file; AVIF renditions, and AVIF uploads refused by name.
+//! is a real file; AVIF renditions, and AVIF uploads.
 
 use std::collections::BTreeSet;
 use std::io::Cursor;
@@ -161,6 +161,11 @@ async fn image_blocks_avatars_and_body_html_carry_renditions() {
     assert_eq!(article.status, 201, "{}", article.text);
     let article_id = article.json["id"].as_i64().unwrap();
     let slug = article.json["slug"].as_str().unwrap().to_owned();
+    // What the editor gets back from a save shows the pictures as the
+    // public article will.
+    let saved = image_blocks(&article.json);
+    assert_picture(saved[0], true);
+    assert_picture(saved[1], false);
     let r = send(
         &app,
         Method::POST,
@@ -193,6 +198,19 @@ async fn image_blocks_avatars_and_body_html_carry_renditions() {
         block["srcset"],
         public.json["seo"]["social_image"]["srcset"]
     );
+    // The staff article's blocks are the public article's media objects.
+    let staff = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/admin/articles/{article_id}"),
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(staff.status, 200, "{}", staff.text);
+    assert_eq!(image_blocks(&staff.json), blocks);
+    assert_eq!(image_blocks(&article.json), blocks);
     // An external picture keeps working, without renditions.
     assert_picture(blocks[1], false);
     assert_eq!(blocks[1]["url"], "https://cdn.example.vn/b.jpg");
@@ -380,7 +398,7 @@ async fn every_demo_picture_is_a_real_file_with_renditions() {
 }
 
 #[actix_web::test]
-async fn avif_renditions_are_served_and_avif_uploads_refused_by_name() {
+async fn avif_renditions_are_served_in_avif_and_by_accept() {
     let app = TestApp::spawn().await;
     let author = token_for(&app, "tg@newsroom.test", "author").await;
     let (status, m) = upload(&app, &author, jpeg(500, 400), "image/jpeg").await;
@@ -419,18 +437,212 @@ async fn avif_renditions_are_served_and_avif_uploads_refused_by_name() {
             "{accept}"
         );
     }
+}
 
-    // An AVIF upload (its bytes say so, whatever the type claims) is a
-    // 415 that says why.
-    let mut file = Vec::new();
-    file.extend_from_slice(&[0, 0, 0, 0x1c]);
-    file.extend_from_slice(b"ftypavif\0\0\0\0avifmif1miaf");
-    file.extend_from_slice(&got.bytes[32.min(got.bytes.len())..]);
-    let (status, problem) = upload(&app, &author, file, "image/jpeg").await;
-    assert_eq!(status, 415, "{problem}");
-    assert_eq!(problem["code"], "unsupported_media_type");
+/// A real AVIF made by ravif: the left half red, the right half blue (so
+/// a turn shows), and with `alpha` the bottom half half-transparent.
+fn avif(width: u32, height: u32, alpha: bool) -> Vec<u8> {
+    let colour = move |x: u32| {
+        if x < width / 2 {
+            [220u8, 30, 30]
+        } else {
+            [30, 30, 220]
+        }
+    };
+    let encoder = ravif::Encoder::new().with_quality(90.0).with_speed(10);
+    if alpha {
+        let pixels: Vec<ravif::RGBA8> = (0..height)
+            .flat_map(|y| {
+                (0..width).map(move |x| {
+                    let [r, g, b] = colour(x);
+                    ravif::RGBA8::new(r, g, b, if y < height / 2 { 255 } else { 128 })
+                })
+            })
+            .collect();
+        let img = ravif::Img::new(&pixels[..], width as usize, height as usize);
+        encoder.encode_rgba(img).unwrap().avif_file
+    } else {
+        let pixels: Vec<ravif::RGB8> = (0..height)
+            .flat_map(|_| {
+                (0..width).map(move |x| {
+                    let [r, g, b] = colour(x);
+                    ravif::RGB8::new(r, g, b)
+                })
+            })
+            .collect();
+        let img = ravif::Img::new(&pixels[..], width as usize, height as usize);
+        encoder.encode_rgb(img).unwrap().avif_file
+    }
+}
+
+/// Where `name` (a box's four letters) starts in `file`: its size field.
+fn find_box(file: &[u8], name: &[u8; 4]) -> usize {
+    file.windows(4)
+        .position(|w| w == name)
+        .expect("the box is there")
+        - 4
+}
+
+fn pixel(bytes: &[u8], x: u32, y: u32) -> [u8; 4] {
+    image::load_from_memory(bytes)
+        .unwrap()
+        .to_rgba8()
+        .get_pixel(x, y)
+        .0
+}
+
+#[actix_web::test]
+async fn avif_uploads_are_decoded_checked_and_turned() {
+    let app = TestApp::spawn().await;
+    let author = token_for(&app, "tg@newsroom.test", "author").await;
+
+    // Judged by its bytes: sent as an octet stream, it is an AVIF.
+    let file = avif(240, 160, false);
+    let (status, m) = upload(&app, &author, file.clone(), "application/octet-stream").await;
+    assert_eq!(status, 201, "{m}");
+    assert_picture(&m, true);
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(240), Some(160))
+    );
+    // Kept as a JPEG (renditions are made in AVIF as for any upload).
+    assert_eq!(m["mime_type"], "image/jpeg");
+    let original = fetch(&app, m["url"].as_str().unwrap(), None).await;
+    assert_eq!(original.status, 200);
+    assert_eq!(&original.bytes[..2], [0xFF, 0xD8]);
+    let [r, _, b, _] = pixel(&original.bytes, 20, 80);
+    assert!(r > 180 && b < 80, "left is red: {r} {b}");
+    let [r, _, b, _] = pixel(&original.bytes, 220, 80);
+    assert!(r < 80 && b > 180, "right is blue: {r} {b}");
+    for format in ["webp", "avif"] {
+        let r = m["renditions"]["1x1"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["format"] == format)
+            .unwrap();
+        let got = fetch(&app, r["url"].as_str().unwrap(), None).await;
+        assert_eq!(got.status, 200, "{r}");
+    }
+
+    // With transparency: kept as a PNG, alpha and all.
+    let (status, m) = upload(&app, &author, avif(64, 48, true), "image/avif").await;
+    assert_eq!(status, 201, "{m}");
+    assert_eq!(m["mime_type"], "image/png");
+    let png = fetch(&app, m["url"].as_str().unwrap(), None).await;
+    let [.., top] = pixel(&png.bytes, 10, 5);
+    let [.., bottom] = pixel(&png.bytes, 10, 40);
+    assert_eq!(top, 255);
+    assert!((100..=156).contains(&bottom), "half transparent: {bottom}");
+
+    // `irot` (a quarter turn anticlockwise) is applied: the left (red)
+    // half ends at the bottom. ravif writes none, so its `pixi` property
+    // (associated with the picture, same size or larger) becomes one.
+    let mut turned = file.clone();
+    let at = find_box(&turned, b"pixi");
+    turned[at + 4..at + 8].copy_from_slice(b"irot");
+    turned[at + 8] = 1;
+    let (status, m) = upload(&app, &author, turned, "image/avif").await;
+    assert_eq!(status, 201, "{m}");
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(160), Some(240))
+    );
+    let original = fetch(&app, m["url"].as_str().unwrap(), None).await;
+    let [r, _, b, _] = pixel(&original.bytes, 80, 220);
+    assert!(r > 180 && b < 80, "bottom is red: {r} {b}");
+
+    // Truncated: a 422, not a grey picture.
+    let (status, problem) = upload(
+        &app,
+        &author,
+        file[..file.len() * 2 / 3].to_vec(),
+        "image/avif",
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
     assert!(
-        problem["detail"].as_str().unwrap().contains("AV1 decoder"),
+        problem["detail"].as_str().unwrap().contains("AVIF"),
         "{problem}"
     );
+
+    // A small file claiming 30,000 × 30,000 pixels: refused before any
+    // decoding.
+    let mut huge = file.clone();
+    let at = find_box(&huge, b"ispe");
+    huge[at + 12..at + 16].copy_from_slice(&30_000u32.to_be_bytes());
+    huge[at + 16..at + 20].copy_from_slice(&30_000u32.to_be_bytes());
+    let (status, problem) = upload(&app, &author, huge, "image/avif").await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("30000 × 30000"),
+        "{problem}"
+    );
+
+    // Something else sent as `image/avif`: its bytes decide, a 415.
+    let (status, problem) = upload(&app, &author, b"GIF89 not really".to_vec(), "image/avif").await;
+    assert_eq!(status, 415, "{problem}");
+    // Another brand of the same container (HEIC) is not taken for AVIF.
+    let mut heic = file.clone();
+    for at in [8, 16, 20] {
+        if &heic[at..at + 4] == b"avif" {
+            heic[at..at + 4].copy_from_slice(b"heic");
+        }
+    }
+    let (status, problem) = upload(&app, &author, heic, "image/avif").await;
+    assert_eq!(status, 415, "{problem}");
+}
+
+#[actix_web::test]
+async fn an_avatar_follows_its_record_when_the_file_is_replaced() {
+    let app = TestApp::spawn().await;
+    let editor = token_for(&app, "bt@newsroom.test", "editor").await;
+    let (status, uploaded) = upload(&app, &editor, jpeg(900, 600), "image/jpeg").await;
+    assert_eq!(status, 201, "{uploaded}");
+    let id = uploaded["id"].as_i64().unwrap();
+    let author = send(
+        &app,
+        Method::POST,
+        "/api/v1/admin/authors",
+        Some(&editor),
+        Some(json!({"name": "Đỗ Hải Yến", "avatar_url": uploaded["url"]})),
+        &[],
+    )
+    .await;
+    assert_eq!(author.status, 201, "{}", author.text);
+    let slug = author.json["slug"].as_str().unwrap().to_owned();
+    // Read once, so a stale cached copy would show below.
+    let before = app.get(&format!("/api/v1/authors/{slug}")).await;
+    assert_eq!(before.json["avatar"]["width"], 900, "{}", before.text);
+
+    let response = app
+        .client
+        .put(format!("{}/api/v1/admin/media/{id}/file", app.base))
+        .bearer_auth(&editor)
+        .header("content-type", "image/jpeg")
+        .body(jpeg(400, 400))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let replaced: Value = response.json().await.unwrap();
+    assert_ne!(replaced["url"], uploaded["url"]);
+
+    let after = app.get(&format!("/api/v1/authors/{slug}")).await;
+    assert_eq!(after.status, 200, "{}", after.text);
+    let avatar = &after.json["avatar"];
+    assert_picture(avatar, true);
+    assert_eq!(avatar["url"], replaced["url"], "{avatar}");
+    assert_eq!(
+        (avatar["width"].as_u64(), avatar["height"].as_u64()),
+        (Some(400), Some(400)),
+        "{avatar}"
+    );
+    assert_eq!(avatar["placeholder"], replaced["placeholder"]);
+    assert_eq!(after.json["avatar_url"], replaced["url"]);
+    let square = avatar["renditions"]["1x1"][0]["url"].as_str().unwrap();
+    assert_eq!(fetch(&app, square, None).await.status, 200);
 }
