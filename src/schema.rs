@@ -225,7 +225,7 @@ diesel::table! {
 diesel::table! {
     related_auto (article_id) {
         article_id -> Int8,
-        ids -> Array<Int8>,
+        ids -> Array<Nullable<Int8>>,
         computed_at -> Timestamptz,
     }
 }

@@ -127,13 +127,14 @@ pub async fn stored(
     use diesel_async::RunQueryDsl;
     let since =
         Utc::now() - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::zero());
-    related_auto::table
+    let ids: Option<Vec<Option<i64>>> = related_auto::table
         .filter(related_auto::article_id.eq(article_id))
         .filter(related_auto::computed_at.gt(since))
         .select(related_auto::ids)
         .first(&mut conn)
         .await
-        .optional()
+        .optional()?;
+    Ok(ids.map(|ids| ids.into_iter().flatten().collect()))
 }
 
 /// Keeps `ids`, scored at `scored_at` for the article as it was at

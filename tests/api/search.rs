@@ -775,10 +775,11 @@ async fn kept_related(app: &TestApp, article: i64) -> Option<Vec<i64>> {
     related_auto::table
         .filter(related_auto::article_id.eq(article))
         .select(related_auto::ids)
-        .first(&mut conn)
+        .first::<Vec<Option<i64>>>(&mut conn)
         .await
         .optional()
         .unwrap()
+        .map(|ids| ids.into_iter().flatten().collect())
 }
 
 async fn until_kept(app: &TestApp, article: i64) -> Vec<i64> {
