@@ -102,6 +102,16 @@ impl Article {
         self
     }
 
+    pub fn slug(mut self, slug: &str) -> Self {
+        self.slug = slug.to_owned();
+        self
+    }
+
+    pub fn tagged(mut self, tags: &[i64]) -> Self {
+        self.tags = tags.to_vec();
+        self
+    }
+
     pub fn status(mut self, status: &'static str) -> Self {
         self.status = status;
         if status == "draft" {

@@ -556,40 +556,59 @@ async fn hostile_or_empty_queries_are_400_or_empty_never_500() {
     assert_eq!(found(&app, "\"bình đẳng").await, ["binh-dang-gioi"]);
 }
 
+/// "chinh": the article whose related lists the tests read.
+fn related_main(s: &Site) -> Article {
+    Article::new("Bình đẳng giới trong gia đình trẻ", s.dan_so)
+        .at(Utc::now() - Duration::days(1))
+        .slug("chinh")
+        .tagged(&[s.tag])
+}
+
+/// "cung-the": shares the main article's tag and word pairs.
+fn same_tag(s: &Site) -> Article {
+    Article::new("Tháng hành động vì bình đẳng giới", s.kinh_te)
+        .at(Utc::now() - Duration::days(2))
+        .slug("cung-the")
+        .tagged(&[s.tag])
+}
+
+/// "cung-muc": only the main article's category.
+fn same_category(s: &Site) -> Article {
+    Article::new("Điều tra dân số giữa kỳ", s.dan_so)
+        .at(Utc::now() - Duration::days(4))
+        .slug("cung-muc")
+}
+
 #[actix_web::test]
 async fn related_strategies_never_return_the_article_drafts_or_duplicates() {
     let app = TestApp::spawn().await;
     let s = site(&app).await;
     let mut conn = app.conn().await;
     let now = Utc::now();
-    let mut main =
-        Article::new("Bình đẳng giới trong gia đình trẻ", s.dan_so).at(now - Duration::days(1));
-    main.slug = "chinh".into();
-    main.tags = vec![s.tag];
-    let main = main.insert(&mut conn).await;
-    let mut same_tag =
-        Article::new("Tháng hành động vì bình đẳng giới", s.kinh_te).at(now - Duration::days(2));
-    same_tag.slug = "cung-the".into();
-    same_tag.tags = vec![s.tag];
-    same_tag.insert(&mut conn).await;
-    let mut similar =
-        Article::new("Gia đình trẻ ở thành phố", s.kinh_te).at(now - Duration::days(3));
-    similar.slug = "giong-tieu-de".into();
-    similar.insert(&mut conn).await;
-    let mut same_category =
-        Article::new("Điều tra dân số giữa kỳ", s.dan_so).at(now - Duration::days(4));
-    same_category.slug = "cung-muc".into();
-    same_category.insert(&mut conn).await;
-    let mut unrelated = Article::new("Giá vàng hôm nay", s.kinh_te).at(now - Duration::hours(1));
-    unrelated.slug = "khong-lien-quan".into();
-    unrelated.insert(&mut conn).await;
-    let mut draft = Article::new("Bình đẳng giới bản nháp", s.dan_so).status("draft");
-    draft.slug = "nhap".into();
-    draft.tags = vec![s.tag];
-    let draft = draft.insert(&mut conn).await;
-    let mut pinned = Article::new("Bài được ghim", s.kinh_te).at(now - Duration::days(9));
-    pinned.slug = "ghim".into();
-    let pinned = pinned.insert(&mut conn).await;
+    let main = related_main(&s).insert(&mut conn).await;
+    same_tag(&s).insert(&mut conn).await;
+    Article::new("Gia đình trẻ ở thành phố", s.kinh_te)
+        .at(now - Duration::days(3))
+        .slug("giong-tieu-de")
+        .insert(&mut conn)
+        .await;
+    same_category(&s).insert(&mut conn).await;
+    Article::new("Giá vàng hôm nay", s.kinh_te)
+        .at(now - Duration::hours(1))
+        .slug("khong-lien-quan")
+        .insert(&mut conn)
+        .await;
+    let draft = Article::new("Bình đẳng giới bản nháp", s.dan_so)
+        .status("draft")
+        .slug("nhap")
+        .tagged(&[s.tag])
+        .insert(&mut conn)
+        .await;
+    let pinned = Article::new("Bài được ghim", s.kinh_te)
+        .at(now - Duration::days(9))
+        .slug("ghim")
+        .insert(&mut conn)
+        .await;
     fixtures::pin_related(&mut conn, main, &[pinned, draft]).await;
 
     let related = |q: &'static str| {
@@ -798,20 +817,9 @@ async fn scored_related_lists_are_kept_used_and_dropped_when_the_article_changes
     let app = TestApp::spawn().await;
     let s = site(&app).await;
     let mut conn = app.conn().await;
-    let now = Utc::now();
-    let mut main =
-        Article::new("Bình đẳng giới trong gia đình trẻ", s.dan_so).at(now - Duration::days(1));
-    main.slug = "chinh".into();
-    main.tags = vec![s.tag];
-    let main = main.insert(&mut conn).await;
-    let mut same_tag =
-        Article::new("Tháng hành động vì bình đẳng giới", s.kinh_te).at(now - Duration::days(2));
-    same_tag.slug = "cung-the".into();
-    same_tag.tags = vec![s.tag];
-    let same_tag = same_tag.insert(&mut conn).await;
-    let mut other = Article::new("Điều tra dân số giữa kỳ", s.dan_so).at(now - Duration::days(3));
-    other.slug = "cung-muc".into();
-    let other = other.insert(&mut conn).await;
+    let main = related_main(&s).insert(&mut conn).await;
+    let same_tag = same_tag(&s).insert(&mut conn).await;
+    let other = same_category(&s).insert(&mut conn).await;
     let related = || async {
         slugs(
             &app.get("/api/v1/articles/chinh/related?limit=20")
