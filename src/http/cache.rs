@@ -235,7 +235,7 @@ fn compress(encoding: ContentEncoding, body: &[u8]) -> std::io::Result<Bytes> {
 /// state, reset each time. A new encoder per body allocated and freed
 /// about 300 KB each time; under the long tail glibc then served those from
 /// its heaps between long-lived cache entries and the process grew past
-/// 2 GB with a 256 MB cache (330 MB with one state per thread).
+/// 2 GB with a 256 MB cache (about 340 MB with one state per thread).
 fn gzip(body: &[u8], mut out: Vec<u8>) -> std::io::Result<Vec<u8>> {
     thread_local! {
         static DEFLATE: std::cell::RefCell<flate2::Compress> =
