@@ -785,6 +785,12 @@ async fn a_clean_shutdown_writes_the_buffered_views() {
     assert_eq!(views, [5]);
 }
 
+/// Runs one SQL statement behind the API's back.
+async fn run_sql(conn: &mut diesel_async::AsyncPgConnection, sql: &str) {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(sql).execute(conn).await.unwrap();
+}
+
 /// The kept list of `article`, once the write after a scoring has landed.
 async fn kept_related(app: &TestApp, article: i64) -> Option<Vec<i64>> {
     use diesel::prelude::*;
@@ -813,7 +819,6 @@ async fn until_kept(app: &TestApp, article: i64) -> Vec<i64> {
 
 #[actix_web::test]
 async fn scored_related_lists_are_kept_used_and_dropped_when_the_article_changes() {
-    use diesel_async::RunQueryDsl;
     let app = TestApp::spawn().await;
     let s = site(&app).await;
     let mut conn = app.conn().await;
@@ -834,42 +839,35 @@ async fn scored_related_lists_are_kept_used_and_dropped_when_the_article_changes
 
     // The kept list is what answers: changed behind the API's back, the
     // answer follows it.
-    diesel::sql_query(format!(
-        "UPDATE related_auto SET ids = ARRAY[{other}, {same_tag}]"
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    run_sql(
+        &mut conn,
+        &format!("UPDATE related_auto SET ids = ARRAY[{other}, {same_tag}]"),
+    )
+    .await;
     assert_eq!(related().await, ["cung-muc", "cung-the"]);
     // Pinned first, and not twice; a takedown is left out at once.
     fixtures::pin_related(&mut conn, main, &[same_tag]).await;
     assert_eq!(related().await, ["cung-the", "cung-muc"]);
-    diesel::sql_query(format!(
-        "UPDATE articles SET status = 'draft' WHERE id = {other}"
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    run_sql(
+        &mut conn,
+        &format!("UPDATE articles SET status = 'draft' WHERE id = {other}"),
+    )
+    .await;
     assert_eq!(related().await, ["cung-the"]);
-    diesel::sql_query(format!(
-        "UPDATE articles SET status = 'published' WHERE id = {other}"
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    diesel::sql_query("DELETE FROM article_related")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    run_sql(
+        &mut conn,
+        &format!("UPDATE articles SET status = 'published' WHERE id = {other}"),
+    )
+    .await;
+    run_sql(&mut conn, "DELETE FROM article_related").await;
 
     // What makes the list wrong drops it: a tag added or removed, a new
     // title; then the next read scores again and keeps the new list.
-    diesel::sql_query(format!(
-        "DELETE FROM article_tags WHERE article_id = {main}"
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    run_sql(
+        &mut conn,
+        &format!("DELETE FROM article_tags WHERE article_id = {main}"),
+    )
+    .await;
     assert_eq!(
         kept_related(&app, main).await,
         None,
@@ -881,13 +879,14 @@ async fn scored_related_lists_are_kept_used_and_dropped_when_the_article_changes
         "scored again without the tag"
     );
     until_kept(&app, main).await;
-    diesel::sql_query(format!(
-        "INSERT INTO article_tags (article_id, tag_id) VALUES ({main}, {})",
-        s.tag
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    run_sql(
+        &mut conn,
+        &format!(
+            "INSERT INTO article_tags (article_id, tag_id) VALUES ({main}, {})",
+            s.tag
+        ),
+    )
+    .await;
     assert_eq!(
         kept_related(&app, main).await,
         None,
@@ -895,12 +894,13 @@ async fn scored_related_lists_are_kept_used_and_dropped_when_the_article_changes
     );
     assert_eq!(related().await, ["cung-the", "cung-muc"]);
     until_kept(&app, main).await;
-    diesel::sql_query(format!(
-        "UPDATE articles SET title = 'Gia đình trẻ', updated_at = now() WHERE id = {main}"
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    run_sql(
+        &mut conn,
+        &format!(
+            "UPDATE articles SET title = 'Gia đình trẻ', updated_at = now() WHERE id = {main}"
+        ),
+    )
+    .await;
     assert_eq!(
         kept_related(&app, main).await,
         None,
@@ -909,19 +909,15 @@ async fn scored_related_lists_are_kept_used_and_dropped_when_the_article_changes
     // A view count or any other column leaves it.
     related().await;
     until_kept(&app, main).await;
-    diesel::sql_query(format!(
-        "UPDATE articles SET featured = true WHERE id = {main}"
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    run_sql(
+        &mut conn,
+        &format!("UPDATE articles SET featured = true WHERE id = {main}"),
+    )
+    .await;
     assert!(kept_related(&app, main).await.is_some());
 
     // NEWSROOM_RELATED_MAX_AGE=0: scored on every request, nothing kept.
-    diesel::sql_query("DELETE FROM related_auto")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    run_sql(&mut conn, "DELETE FROM related_auto").await;
     let uncached = app
         .another_instance(newsroom::config::Settings {
             related_max_age: std::time::Duration::ZERO,
