@@ -28,8 +28,8 @@ fn name_and_slug(
     name: Option<&str>,
     slug: Option<&str>,
 ) -> (Option<String>, Option<String>) {
-    let name = name.map(str::trim).map(str::to_owned);
-    if let Some(n) = &name
+    let name = name.map(str::trim);
+    if let Some(n) = name
         && (n.is_empty() || n.chars().count() > 200)
     {
         errors.push(ParameterError {
@@ -37,7 +37,7 @@ fn name_and_slug(
             reason: "must be 1 to 200 characters".into(),
         });
     }
-    let slug = match (slug, &name) {
+    let slug = match (slug, name) {
         (Some(s), _) => Some(s.to_owned()),
         (None, Some(n)) => Some(text::slugify(n)),
         (None, None) => None,
@@ -51,7 +51,8 @@ fn name_and_slug(
                 .into(),
         });
     }
-    (name, slug)
+    // Names are plain text: stored so that they never open a tag.
+    (name.map(text::defuse_markup), slug)
 }
 
 fn fail_if_any(errors: Vec<ParameterError>) -> ApiResult<()> {
@@ -120,7 +121,11 @@ pub async fn create_tag(
                 .values((
                     tags::name.eq(name.unwrap_or_default()),
                     tags::slug.eq(slug.unwrap_or_default()),
-                    tags::description.eq(body.description.clone().unwrap_or_default()),
+                    tags::description.eq(body
+                        .description
+                        .as_deref()
+                        .map(text::defuse_markup)
+                        .unwrap_or_default()),
                 ))
                 .returning(crate::models::tag::Tag::as_returning())
                 .get_result(conn)
@@ -186,7 +191,10 @@ pub async fn update_tag(
                 .set((
                     tags::name.eq(name.unwrap_or(current.name)),
                     tags::slug.eq(slug.unwrap_or(current.slug)),
-                    tags::description.eq(body.description.clone().unwrap_or(current.description)),
+                    tags::description.eq(body
+                        .description
+                        .as_deref()
+                        .map_or(current.description, text::defuse_markup)),
                     tags::updated_at.eq(chrono::Utc::now()),
                 ))
                 .returning(crate::models::tag::Tag::as_returning())
@@ -360,7 +368,11 @@ pub async fn create_author(
                 .values((
                     authors::name.eq(name.unwrap_or_default()),
                     authors::slug.eq(slug.unwrap_or_default()),
-                    authors::bio.eq(body.bio.clone().unwrap_or_default()),
+                    authors::bio.eq(body
+                        .bio
+                        .as_deref()
+                        .map(text::defuse_markup)
+                        .unwrap_or_default()),
                     authors::avatar_url.eq(avatar_url),
                 ))
                 .returning(crate::models::author::Author::as_returning())
@@ -431,7 +443,7 @@ pub async fn update_author(
                 .set((
                     authors::name.eq(name.unwrap_or(current.name)),
                     authors::slug.eq(slug.unwrap_or(current.slug)),
-                    authors::bio.eq(body.bio.clone().unwrap_or(current.bio)),
+                    authors::bio.eq(body.bio.as_deref().map_or(current.bio, text::defuse_markup)),
                     authors::avatar_url.eq(body.avatar_url.clone().unwrap_or(current.avatar_url)),
                     authors::updated_at.eq(chrono::Utc::now()),
                 ))
@@ -552,7 +564,10 @@ pub async fn create_media(
     body: web::Json<MediaInput>,
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Author, "manage media")?;
-    let m = body.into_inner();
+    let mut m = body.into_inner();
+    m.alt = crate::api::media::alt_text(&m.alt);
+    m.caption = m.caption.as_deref().map(crate::api::media::inline_html);
+    m.credit = m.credit.as_deref().map(crate::api::media::inline_html);
     let mut errors = Vec::new();
     check_media(
         &mut errors,
@@ -747,9 +762,16 @@ pub async fn update_media(
                     media::focal_x.eq(focal.0),
                     media::focal_y.eq(focal.1),
                     media::url.eq(m.url.unwrap_or(current.url)),
-                    media::alt.eq(m.alt.unwrap_or(current.alt)),
-                    media::caption.eq(m.caption.unwrap_or(current.caption)),
-                    media::credit.eq(m.credit.unwrap_or(current.credit)),
+                    media::alt.eq(m
+                        .alt
+                        .as_deref()
+                        .map_or(current.alt, crate::api::media::alt_text)),
+                    media::caption.eq(m.caption.map_or(current.caption, |c| {
+                        c.as_deref().map(crate::api::media::inline_html)
+                    })),
+                    media::credit.eq(m.credit.map_or(current.credit, |c| {
+                        c.as_deref().map(crate::api::media::inline_html)
+                    })),
                     media::width.eq(m.width.unwrap_or(current.width)),
                     media::height.eq(m.height.unwrap_or(current.height)),
                     media::mime_type.eq(m.mime_type.unwrap_or(current.mime_type)),
@@ -949,7 +971,9 @@ pub async fn create_category(
                     position: body.position.unwrap_or(0),
                     slug: slug.as_deref().unwrap_or_default(),
                     name: name.as_deref().unwrap_or_default(),
-                    description: body.description.as_deref().unwrap_or_default(),
+                    description: &text::defuse_markup(
+                        body.description.as_deref().unwrap_or_default(),
+                    ),
                 })
                 .returning(crate::models::category::Category::as_returning())
                 .get_result(conn)
@@ -1038,8 +1062,10 @@ pub async fn update_category(
                 .set((
                     categories::name.eq(name.unwrap_or(current.name)),
                     categories::slug.eq(slug.unwrap_or(current.slug)),
-                    categories::description
-                        .eq(body.description.clone().unwrap_or(current.description)),
+                    categories::description.eq(body
+                        .description
+                        .as_deref()
+                        .map_or(current.description, text::defuse_markup)),
                     categories::parent_id.eq(parent_id),
                     categories::position.eq(body.position.unwrap_or(current.position)),
                     categories::updated_at.eq(chrono::Utc::now()),

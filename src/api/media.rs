@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::auth::Staff;
 use crate::api::{AppState, params};
 use crate::auth::Role;
-use crate::domain::keys;
+use crate::domain::{keys, text};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::media::process::Cleaned;
 use crate::media::renditions::Decoded;
@@ -112,7 +112,9 @@ pub async fn upload_media(
     staff.require(Role::Author, "manage media")?;
     let upload = read_upload(&state, &req, query.into_inner(), payload).await?;
     let text = &upload.text;
-    let alt = text.alt.as_deref().unwrap_or("").trim().to_owned();
+    let alt = alt_text(text.alt.as_deref().unwrap_or(""));
+    let caption = text.caption.as_deref().map(inline_html);
+    let credit = text.credit.as_deref().map(inline_html);
     let cleaned = clean(&state, upload.bytes.clone()).await?;
     store_original(&state, &cleaned).await?;
     let key = cleaned.key();
@@ -124,8 +126,8 @@ pub async fn upload_media(
                 .values(NewStoredMedia {
                     url: &url,
                     alt: &alt,
-                    caption: text.caption.as_deref().map(str::trim),
-                    credit: text.credit.as_deref().map(str::trim),
+                    caption: caption.as_deref(),
+                    credit: credit.as_deref(),
                     width: Some(cleaned.width as i32),
                     height: Some(cleaned.height as i32),
                     mime_type: cleaned.mime_type,
@@ -206,13 +208,12 @@ pub async fn replace_media_file(
     let row = state
         .change(&mut conn, async |conn, change| {
             let current = lock_for_edit(conn, id, &staff).await?;
-            let trimmed = |t: Option<String>| t.map(|t| t.trim().to_owned());
             let row: Media = diesel::update(media::table.find(id))
                 .set((
                     media::url.eq(&url),
-                    media::alt.eq(trimmed(text.alt).unwrap_or(current.alt)),
-                    media::caption.eq(trimmed(text.caption).or(current.caption)),
-                    media::credit.eq(trimmed(text.credit).or(current.credit)),
+                    media::alt.eq(text.alt.as_deref().map_or(current.alt, alt_text)),
+                    media::caption.eq(text.caption.as_deref().map(inline_html).or(current.caption)),
+                    media::credit.eq(text.credit.as_deref().map(inline_html).or(current.credit)),
                     media::width.eq(Some(cleaned.width as i32)),
                     media::height.eq(Some(cleaned.height as i32)),
                     media::mime_type.eq(cleaned.mime_type),
@@ -369,6 +370,16 @@ async fn read_upload(
         bytes: data.freeze(),
         text: query,
     })
+}
+
+/// Alt text as stored: plain text that never opens a tag.
+pub(crate) fn alt_text(alt: &str) -> String {
+    text::defuse_markup(alt.trim())
+}
+
+/// A caption or credit as stored: inline HTML, sanitised as a paragraph's.
+pub(crate) fn inline_html(value: &str) -> String {
+    crate::domain::body::sanitize_inline(value.trim())
 }
 
 fn check_text(text: &UploadQuery) -> ApiResult<()> {

@@ -201,6 +201,17 @@ pub fn strip_inline(text: &str) -> String {
     )
 }
 
+/// A media record's caption (inline HTML) as plain text, for the places that
+/// promise text (`cover.caption`): [`strip_inline`], skipped when there is
+/// no tag or entity to remove.
+pub fn caption_text(html: &str) -> String {
+    if html.contains(['<', '&']) {
+        strip_inline(html)
+    } else {
+        html.to_owned()
+    }
+}
+
 /// Whether inline HTML links anywhere but http(s), mailto or a relative
 /// address, judged on the `href`s a browser would see (entities decoded,
 /// tabs and newlines dropped), not on the raw text: `Open data: …` is text.

@@ -204,7 +204,8 @@ pub struct RelatedList {
 #[schema(example = json!({"media": {"id": 1, "url": "http://localhost:8080/media/2023/11/2147034_dsc_0597_11282810.jpg", "alt": "Lễ phát động tại KCN Đông Mai", "caption": null, "credit": "Báo Quảng Ninh", "width": 1200, "height": 800, "mime_type": "image/jpeg", "placeholder": null, "focal_point": {"x": 0.5, "y": 0.5}, "renditions": {}, "srcset": {}}, "caption": "Lễ phát động tại KCN Đông Mai."}))]
 pub struct Cover {
     pub media: MediaView,
-    /// The caption for this placement (falls back to the media caption).
+    /// The caption for this placement, plain text (falls back to the media
+    /// caption, turned into text).
     pub caption: Option<String>,
 }
 
@@ -230,8 +231,11 @@ pub struct MediaView {
     pub id: i64,
     /// Absolute URL of the file.
     pub url: String,
+    /// Alternative text, plain text.
     pub alt: String,
+    /// Inline HTML (sanitised as a paragraph's: `strong`, `em`, `b`, `i`, `a`).
     pub caption: Option<String>,
+    /// Inline HTML, as `caption`.
     pub credit: Option<String>,
     pub width: Option<i32>,
     pub height: Option<i32>,
@@ -528,7 +532,10 @@ impl Presenter<'_> {
     pub fn cover(&self, card: &ArticleCard, media: &[Media]) -> Option<Cover> {
         let m = media.iter().find(|m| Some(m.id) == card.cover_media_id)?;
         Some(Cover {
-            caption: card.cover_caption.clone().or_else(|| m.caption.clone()),
+            caption: card
+                .cover_caption
+                .clone()
+                .or_else(|| m.caption.as_deref().map(crate::domain::body::caption_text)),
             media: self.media(m),
         })
     }

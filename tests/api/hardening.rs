@@ -412,11 +412,6 @@ async fn escaped_text_never_comes_back_as_markup() {
     let slug = r.json["slug"].as_str().unwrap();
     let public = app.get(&format!("/api/v1/articles/{slug}")).await;
     assert_eq!(public.status, 200, "{}", public.text);
-    let opens_a_tag = |text: &str| {
-        text.as_bytes()
-            .windows(2)
-            .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || b"/!?".contains(&w[1])))
-    };
     for field in ["title", "excerpt", "body_text"] {
         let text = public.json[field].as_str().unwrap_or_default();
         assert!(!opens_a_tag(text), "{field}: {text}");
@@ -434,6 +429,109 @@ async fn escaped_text_never_comes_back_as_markup() {
             .contains("img src=x")
     );
     assert_eq!(public.header("x-content-type-options"), Some("nosniff"));
+}
+
+/// Whether `text` holds a `<` that would open a tag or comment in HTML.
+fn opens_a_tag(text: &str) -> bool {
+    text.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || b"/!?".contains(&w[1])))
+}
+
+// 8, continued. Names, descriptions, bios and alt text are plain text too;
+// a media record's caption and credit are sanitised inline HTML, and a
+// cover that falls back to the media caption gets it as text.
+#[actix_web::test]
+async fn names_and_media_text_are_text_or_sanitised() {
+    let app = TestApp::spawn().await;
+    site(&app).await;
+    let editor = token_for(&app, "bien.tap@newsroom.test", "editor").await;
+    let post = |path: &'static str, body: Value| {
+        let (app, editor) = (&app, editor.clone());
+        async move {
+            let r = send(app, Method::POST, path, Some(&editor), Some(body), &[]).await;
+            assert_eq!(r.status, 201, "{path}: {}", r.text);
+            r.json
+        }
+    };
+    let tag = post(
+        "/api/v1/admin/tags",
+        json!({"name": "<img src=x onerror=alert(1)>Thẻ", "description": "<script>alert(2)</script>"}),
+    )
+    .await;
+    let author = post(
+        "/api/v1/admin/authors",
+        json!({"name": "<b>Tác giả</b>", "bio": "<img src=x onerror=alert(3)>"}),
+    )
+    .await;
+    let category = post(
+        "/api/v1/admin/categories",
+        json!({"name": "<svg onload=alert(4)>Mục", "description": "<!-- x -->"}),
+    )
+    .await;
+    let media = post(
+        "/api/v1/admin/media",
+        json!({
+            "url": "/media/2023/11/x.jpg", "mime_type": "image/jpeg",
+            "alt": "<img src=x onerror=alert(5)>",
+            "caption": "<strong>Ảnh</strong> <img src=x onerror=alert(6)>",
+            "credit": "<script>alert(7)</script>Báo"
+        }),
+    )
+    .await;
+    assert_eq!(media["caption"], "<strong>Ảnh</strong> ");
+    assert_eq!(media["credit"], "Báo");
+    let media_id = media["id"].as_i64().unwrap();
+    let patched = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/admin/media/{media_id}"),
+        Some(&editor),
+        Some(json!({"caption": "<a href=\"javascript:alert(8)\">Ảnh</a> &lt;img src=x&gt; <em>đẹp</em>"})),
+        &[],
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(
+        patched.json["caption"],
+        "<a rel=\"noopener noreferrer\">Ảnh</a> &lt;img src=x&gt; <em>đẹp</em>"
+    );
+
+    // The public reads, and the media record as staff see it.
+    let reads = [
+        format!("/api/v1/tags/{}", tag["slug"].as_str().unwrap()),
+        format!("/api/v1/authors/{}", author["slug"].as_str().unwrap()),
+        format!("/api/v1/categories/{}", category["slug"].as_str().unwrap()),
+    ];
+    for path in &reads {
+        let r = app.get(path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        for field in ["name", "description", "bio"] {
+            if let Some(text) = r.json[field].as_str() {
+                assert!(!opens_a_tag(text), "{path} {field}: {text}");
+            }
+        }
+    }
+    assert_eq!(author["name"], "<\u{200b}b>Tác giả<\u{200b}/b>");
+    assert!(!opens_a_tag(media["alt"].as_str().unwrap()));
+
+    // A cover with no caption of its own shows the media caption as text.
+    let id = article_id(&app, &editor, "Bài có ảnh bìa").await;
+    let r = patch(&app, &editor, id, json!({"cover_media_id": media_id})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    publish(&app, &editor, id).await;
+    let slug = r.json["slug"].as_str().unwrap();
+    let public = app.get(&format!("/api/v1/articles/{slug}")).await;
+    assert_eq!(public.status, 200, "{}", public.text);
+    let caption = public.json["cover"]["caption"].as_str().unwrap();
+    assert_eq!(caption, "Ảnh <\u{200b}img src=x> đẹp");
+    assert!(!opens_a_tag(caption));
+    assert!(
+        public.json["cover"]["media"]["caption"]
+            .as_str()
+            .unwrap()
+            .contains("<em>đẹp</em>")
+    );
 }
 
 // 9. Media others' articles use needs an editor to change; `//host` is not
