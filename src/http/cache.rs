@@ -631,21 +631,24 @@ pub async fn cache_and_etag(
         .app_data::<Data<crate::api::AppState>>()
         .map(|state| state.cache.clone())
         .unwrap_or_else(|| ResponseCache::new(0, 0));
-    let url = req.uri().to_string();
+    // The key: path and query as the client sent them (less tracking
+    // parameters), made into a String only on a miss.
+    let uri = req.uri().clone();
+    let url = uri.path_and_query().map_or("/", |pq| pq.as_str());
     let mut _refresh = None;
     if let Some(store) = &cache.store
-        && let Some(hit) = store.entries.get(&url)
+        && let Some(hit) = store.entries.get(url)
     {
         // Fresh, or past its lifetime while another request recomputes it.
         let serve = hit.fresh_until > Instant::now() || {
-            _refresh = Refresh::claim(store, &url);
+            _refresh = Refresh::claim(store, url);
             _refresh.is_none()
         };
         if serve {
             let (http_req, _) = req.into_parts();
             let (response, made) = respond(&http_req, &hit, accept.as_ref(), None);
             if made {
-                cache.reweigh(&url, &hit);
+                cache.reweigh(url, &hit);
             }
             return Ok(ServiceResponse::new(http_req, response));
         }
@@ -666,7 +669,7 @@ pub async fn cache_and_etag(
             && !response.status().is_server_error()
             && let Some(store) = &cache.store
         {
-            store.entries.invalidate(&url);
+            store.entries.invalidate(url);
         }
         return Ok(response.map_into_boxed_body());
     }
@@ -682,10 +685,11 @@ pub async fn cache_and_etag(
         .map(|keys| Keys::parse(keys.to_str().unwrap_or_default()))
         .filter(|keys| cache.store.is_some() && !keys.is_empty());
     let cached = Arc::new(Cached::new(bytes.clone(), &headers, ttl, keys.is_some()));
-    let kept = keys.is_some_and(|keys| cache.keep(url.clone(), cached.clone(), &keys, purges_then));
+    let kept =
+        keys.is_some_and(|keys| cache.keep(url.to_owned(), cached.clone(), &keys, purges_then));
     let (response, made) = respond(&http_req, &cached, accept.as_ref(), Some(&bytes));
     if made && kept {
-        cache.reweigh(&url, &cached);
+        cache.reweigh(url, &cached);
     }
     Ok(ServiceResponse::new(http_req, response))
 }

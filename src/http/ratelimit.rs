@@ -361,18 +361,34 @@ impl Decision {
     /// `RateLimit-Policy: "partner";q=1200;w=60;newsroom-burst=120` and
     /// `RateLimit: "partner";r=119;t=1`.
     fn write_headers(&self, headers: &mut HeaderMap) {
-        let policy = format!(
-            "\"{}\";q={};w=60;newsroom-burst={}",
-            self.policy, self.per_minute, self.burst
-        );
-        let limit = format!(
+        thread_local! {
+            /// The last policy header made on this thread: nearly every
+            /// request has the same one (the anonymous policy).
+            static POLICY: std::cell::RefCell<Option<((&'static str, u32, u32), HeaderValue)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let key = (self.policy, self.per_minute, self.burst);
+        let policy = POLICY.with_borrow_mut(|last| match last {
+            Some((k, value)) if *k == key => Some(value.clone()),
+            _ => {
+                let value = HeaderValue::from_str(&format!(
+                    "\"{}\";q={};w=60;newsroom-burst={}",
+                    self.policy, self.per_minute, self.burst
+                ))
+                .ok()?;
+                *last = Some((key, value.clone()));
+                Some(value)
+            }
+        });
+        let limit = HeaderValue::from_str(&format!(
             "\"{}\";r={};t={}",
             self.policy, self.remaining, self.next_unit
-        );
-        for (name, value) in [(&RATELIMIT_POLICY, policy), (&RATELIMIT, limit)] {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(name.clone(), value);
-            }
+        ));
+        if let Some(policy) = policy {
+            headers.insert(RATELIMIT_POLICY.clone(), policy);
+        }
+        if let Ok(limit) = limit {
+            headers.insert(RATELIMIT.clone(), limit);
         }
     }
 }

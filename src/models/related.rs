@@ -34,6 +34,10 @@ pub async fn scored(
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<i64>> {
     let mut st = Statement::default();
+    // Planned for each title: the generic plan reads the title index and
+    // rechecks every article sharing a pair of common words (2 s at 100,000
+    // articles, measured), where walking the newest and filtering takes 3 ms.
+    st.plan_per_call();
     let id = st.param(Bind::BigInt(article_id));
     let now = st.param(Bind::Time(now));
     let per = st.param(Bind::BigInt(PER_SOURCE));

@@ -23,9 +23,21 @@ pub enum Bind {
 pub struct Statement {
     pub sql: String,
     binds: Vec<Bind>,
+    planned_per_call: bool,
 }
 
 impl Statement {
+    /// Not kept prepared: PostgreSQL plans it for the values of each call.
+    /// For a statement whose best plan depends on a value's selectivity (a
+    /// `tsquery`: common words want the newest rows walked in order and
+    /// filtered, rare ones the GIN index) and whose generic plan, which a
+    /// kept statement may fall back to after five calls, is right for one
+    /// kind and takes seconds on the other. Planning costs each call about
+    /// as much as a small query, so only where that was seen.
+    pub fn plan_per_call(&mut self) {
+        self.planned_per_call = true;
+    }
+
     pub fn param(&mut self, bind: Bind) -> String {
         self.binds.push(bind);
         format!("${}", self.binds.len())
@@ -64,6 +76,9 @@ impl Statement {
 /// once per connection and the call is one round trip, not two.
 impl QueryFragment<Pg> for Statement {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        if self.planned_per_call {
+            out.unsafe_to_cache_prepared();
+        }
         let mut rest = self.sql.as_str();
         while let Some(at) = rest.find('$') {
             let digits = rest[at + 1..]
