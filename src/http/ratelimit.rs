@@ -361,11 +361,12 @@ impl Decision {
     /// `RateLimit-Policy: "partner";q=1200;w=60;newsroom-burst=120` and
     /// `RateLimit: "partner";r=119;t=1`.
     fn write_headers(&self, headers: &mut HeaderMap) {
+        /// A policy (name, per minute, burst) and its header.
+        type Made = ((&'static str, u32, u32), HeaderValue);
         thread_local! {
             /// The last policy header made on this thread: nearly every
             /// request has the same one (the anonymous policy).
-            static POLICY: std::cell::RefCell<Option<((&'static str, u32, u32), HeaderValue)>> =
-                const { std::cell::RefCell::new(None) };
+            static POLICY: std::cell::RefCell<Option<Made>> = const { std::cell::RefCell::new(None) };
         }
         let key = (self.policy, self.per_minute, self.burst);
         let policy = POLICY.with_borrow_mut(|last| match last {
