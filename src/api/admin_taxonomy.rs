@@ -535,8 +535,11 @@ pub async fn delete_author(
 pub struct MediaInput {
     pub url: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub alt: String,
+    #[schema(max_length = 2000)]
     pub caption: Option<String>,
+    #[schema(max_length = 2000)]
     pub credit: Option<String>,
     pub width: Option<i32>,
     pub height: Option<i32>,
@@ -565,9 +568,6 @@ pub async fn create_media(
 ) -> ApiResult<HttpResponse> {
     staff.require(Role::Author, "manage media")?;
     let mut m = body.into_inner();
-    m.alt = crate::api::media::alt_text(&m.alt);
-    m.caption = m.caption.as_deref().map(crate::api::media::inline_html);
-    m.credit = m.credit.as_deref().map(crate::api::media::inline_html);
     let mut errors = Vec::new();
     check_media(
         &mut errors,
@@ -575,7 +575,18 @@ pub async fn create_media(
         Some(&m.mime_type),
         &[("width", m.width), ("height", m.height)],
     );
+    check_media_text(
+        &mut errors,
+        &[
+            ("alt", Some(&m.alt)),
+            ("caption", m.caption.as_deref()),
+            ("credit", m.credit.as_deref()),
+        ],
+    );
     fail_if_any(errors)?;
+    m.alt = crate::api::media::alt_text(&m.alt);
+    m.caption = m.caption.as_deref().map(crate::api::media::inline_html);
+    m.credit = m.credit.as_deref().map(crate::api::media::inline_html);
     let mut conn = state.conn().await?;
     let row = state
         .change(&mut conn, async |conn, change| {
@@ -662,18 +673,33 @@ fn check_media(
     }
 }
 
+/// Alt text, captions and credits: at most as long as an upload's, checked
+/// before any of them is sanitised.
+fn check_media_text(errors: &mut Vec<ParameterError>, texts: &[(&str, Option<&str>)]) {
+    let max = crate::api::media::MAX_TEXT;
+    for (field, value) in texts {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            errors.push(ParameterError {
+                parameter: (*field).into(),
+                reason: format!("must be at most {max} characters"),
+            });
+        }
+    }
+}
+
 /// Changes to a media record; absent fields stay, `null` clears an optional one.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"alt": "Lễ phát động tại KCN Đông Mai", "credit": "Báo Quảng Ninh"}))]
 pub struct MediaPatch {
     pub url: Option<String>,
+    #[schema(max_length = 2000)]
     pub alt: Option<String>,
     #[serde(default, deserialize_with = "crate::api::admin::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub caption: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::api::admin::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub credit: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::api::admin::nullable")]
     #[schema(value_type = Option<i32>)]
@@ -720,6 +746,14 @@ pub async fn update_media(
         m.url.as_deref(),
         m.mime_type.as_deref(),
         &[("width", m.width.flatten()), ("height", m.height.flatten())],
+    );
+    check_media_text(
+        &mut errors,
+        &[
+            ("alt", m.alt.as_deref()),
+            ("caption", m.caption.as_ref().and_then(Option::as_deref)),
+            ("credit", m.credit.as_ref().and_then(Option::as_deref)),
+        ],
     );
     if let Some(f) = m.focal_point
         && !((0.0..=1.0).contains(&f.x) && (0.0..=1.0).contains(&f.y))

@@ -37,7 +37,7 @@ const STABLE: &str = "public, max-age=86400";
 /// Of a redirect from a crop around a focal point no longer set.
 const MOVED: &str = "public, max-age=300";
 /// Characters of alt text, captions and credits.
-const MAX_TEXT: usize = 2000;
+pub(crate) const MAX_TEXT: usize = 2000;
 
 /// Alt text, caption and credit of an upload sent as a raw body.
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -479,6 +479,24 @@ async fn names_and_media_text_are_text_or_sanitised() {
         }),
     )
     .await;
+    // Longer than an upload's text may be: refused before any work.
+    for (method, path) in [
+        (Method::POST, "/api/v1/admin/media".to_owned()),
+        (Method::PATCH, "/api/v1/admin/media/1".to_owned()),
+    ] {
+        let long = "<b>x</b>".repeat(251);
+        let r = send(
+            &app,
+            method,
+            &path,
+            Some(&editor),
+            Some(json!({"url": "/media/y.jpg", "mime_type": "image/jpeg", "caption": long})),
+            &[],
+        )
+        .await;
+        r.assert_problem(422, "validation_failed");
+        assert!(r.text.contains("caption"), "{}", r.text);
+    }
     assert_eq!(media["caption"], "<strong>Ảnh</strong> ");
     assert_eq!(media["credit"], "Báo");
     let media_id = media["id"].as_i64().unwrap();
