@@ -575,7 +575,7 @@ pub async fn create_media(
         Some(&m.mime_type),
         &[("width", m.width), ("height", m.height)],
     );
-    check_media_text(
+    crate::api::media::check_text(
         &mut errors,
         &[
             ("alt", Some(&m.alt)),
@@ -673,20 +673,6 @@ fn check_media(
     }
 }
 
-/// Alt text, captions and credits: at most as long as an upload's, checked
-/// before any of them is sanitised.
-fn check_media_text(errors: &mut Vec<ParameterError>, texts: &[(&str, Option<&str>)]) {
-    let max = crate::api::media::MAX_TEXT;
-    for (field, value) in texts {
-        if value.is_some_and(|v| v.chars().count() > max) {
-            errors.push(ParameterError {
-                parameter: (*field).into(),
-                reason: format!("must be at most {max} characters"),
-            });
-        }
-    }
-}
-
 /// Changes to a media record; absent fields stay, `null` clears an optional one.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -747,7 +733,7 @@ pub async fn update_media(
         m.mime_type.as_deref(),
         &[("width", m.width.flatten()), ("height", m.height.flatten())],
     );
-    check_media_text(
+    crate::api::media::check_text(
         &mut errors,
         &[
             ("alt", m.alt.as_deref()),

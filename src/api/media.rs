@@ -21,7 +21,7 @@ use crate::api::auth::Staff;
 use crate::api::{AppState, params};
 use crate::auth::Role;
 use crate::domain::{keys, text};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ParameterError, Problem};
 use crate::media::process::Cleaned;
 use crate::media::renditions::Decoded;
 use crate::media::storage::ReadError;
@@ -345,7 +345,7 @@ async fn read_upload(
         if !has_file {
             return Err(ApiError::validation("file", "the form has no `file` part"));
         }
-        check_text(&upload.text)?;
+        check_upload_text(&upload.text)?;
         return Ok(upload);
     }
     if declared.is_some_and(|n| n > max as u64) {
@@ -365,7 +365,7 @@ async fn read_upload(
             "send the image as the body, or as the `file` part of a multipart/form-data form",
         ));
     }
-    check_text(&query)?;
+    check_upload_text(&query)?;
     Ok(Upload {
         bytes: data.freeze(),
         text: query,
@@ -382,20 +382,34 @@ pub(crate) fn inline_html(value: &str) -> String {
     crate::domain::body::sanitize_inline(value.trim())
 }
 
-fn check_text(text: &UploadQuery) -> ApiResult<()> {
-    for (name, value) in [
-        ("alt", &text.alt),
-        ("caption", &text.caption),
-        ("credit", &text.credit),
-    ] {
-        if value.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT) {
-            return Err(ApiError::validation(
-                name,
-                format!("must be at most {MAX_TEXT} characters"),
-            ));
+/// Alt text, captions and credits, whether uploaded or written as JSON:
+/// at most `MAX_TEXT` characters each, checked before any is sanitised.
+pub(crate) fn check_text(errors: &mut Vec<ParameterError>, texts: &[(&str, Option<&str>)]) {
+    for (field, value) in texts {
+        if value.is_some_and(|v| v.chars().count() > MAX_TEXT) {
+            errors.push(ParameterError {
+                parameter: (*field).into(),
+                reason: format!("must be at most {MAX_TEXT} characters"),
+            });
         }
     }
-    Ok(())
+}
+
+/// An upload's alt text, caption and credit, checked as `check_text` does.
+fn check_upload_text(text: &UploadQuery) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    check_text(
+        &mut errors,
+        &[
+            ("alt", text.alt.as_deref()),
+            ("caption", text.caption.as_deref()),
+            ("credit", text.credit.as_deref()),
+        ],
+    );
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(ApiError::Validation(errors)),
+    }
 }
 
 /// Checks and cleans an upload off the async workers, one image per core.

@@ -497,6 +497,30 @@ async fn names_and_media_text_are_text_or_sanitised() {
         r.assert_problem(422, "validation_failed");
         assert!(r.text.contains("caption"), "{}", r.text);
     }
+    // An upload checks the same cap, and names every field over it.
+    let long = "a".repeat(2001);
+    let upload = app
+        .client
+        .post(format!(
+            "{}/api/v1/admin/media/files?caption={long}&credit={long}&alt=ok",
+            app.base
+        ))
+        .bearer_auth(&editor)
+        .header("content-type", "image/jpeg")
+        .body(b"not read".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 422);
+    let problem: Value = upload.json().await.unwrap();
+    assert_eq!(problem["code"], "validation_failed", "{problem}");
+    let named: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["parameter"].as_str())
+        .collect();
+    assert_eq!(named, ["caption", "credit"], "{problem}");
     assert_eq!(media["caption"], "<strong>Ảnh</strong> ");
     assert_eq!(media["credit"], "Báo");
     let media_id = media["id"].as_i64().unwrap();
