@@ -65,6 +65,9 @@ const ENTRY_OVERHEAD: usize = 768;
 /// String and its hash-set slot.
 const INDEX_PAIR_OVERHEAD: usize = 64;
 
+/// An `Arc<str>`'s counts, beside its bytes.
+const ARC_STR_OVERHEAD: usize = 16;
+
 /// How long an entry past its lifetime may still be handed out while
 /// another request recomputes it.
 const GRACE: Duration = Duration::from_secs(10);
@@ -264,10 +267,13 @@ fn gzip(body: &[u8], mut out: Vec<u8>) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Which URLs hold each key, and how many purges there have been.
+/// Which URLs hold each key, and how many purges there have been. The
+/// URLs are the entries' own (`Arc`), not copies: an article page has four
+/// or five keys, and a copy of its URL for each was about 500 bytes an
+/// entry, a fifth of what the cache held beside the bodies.
 #[derive(Default)]
 struct Index {
-    urls: HashMap<String, HashSet<String>>,
+    urls: HashMap<String, HashSet<Arc<str>>>,
     pairs: usize,
     /// `pairs` right after the last sweep.
     swept: usize,
@@ -275,7 +281,7 @@ struct Index {
 }
 
 struct Store {
-    entries: moka::sync::Cache<String, Arc<Cached>>,
+    entries: moka::sync::Cache<Arc<str>, Arc<Cached>>,
     index: Mutex<Index>,
     ttl: Duration,
     /// URLs some request is recomputing right now.
@@ -331,18 +337,20 @@ impl ResponseCache {
         let store = (ttl_secs > 0).then(|| {
             let entries = moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
-                .weigher(|url: &String, value: &Arc<Cached>| {
+                .weigher(|url: &Arc<str>, value: &Arc<Cached>| {
                     // The body and the copies made so far (`reweigh` counts
-                    // later ones), the URL twice (map and policy) and once
-                    // more in the purge index for each key, with that
-                    // index's own room.
+                    // later ones), the URL (one allocation, shared by the
+                    // map, the policy and the purge index) and a slot in
+                    // the purge index for each key, with that index's own
+                    // room.
                     let keys = value.keys.as_ref().map_or(0, HeaderValue::len);
                     let key_count = value
                         .keys
                         .as_ref()
                         .map_or(0, |k| k.as_bytes().split(|b| *b == b' ').count());
                     let bytes = value.held()
-                        + (2 + key_count) * url.len()
+                        + ARC_STR_OVERHEAD
+                        + url.len()
                         + key_count * INDEX_PAIR_OVERHEAD
                         + keys
                         + ENTRY_OVERHEAD;
@@ -425,7 +433,7 @@ impl ResponseCache {
 
     /// Keeps `cached` for `url` under its keys, unless a purge happened
     /// since `purges_then`; says whether it did.
-    fn keep(&self, url: String, cached: Arc<Cached>, keys: &Keys, purges_then: u64) -> bool {
+    fn keep(&self, url: Arc<str>, cached: Arc<Cached>, keys: &Keys, purges_then: u64) -> bool {
         let Some(store) = &self.store else {
             return false;
         };
@@ -463,13 +471,21 @@ impl ResponseCache {
     fn reweigh(&self, url: &str, cached: &Arc<Cached>) {
         let Some(store) = &self.store else { return };
         // Purges wait meanwhile, so a purged entry is not put back.
-        let _index = lock(&store.index);
+        let index = lock(&store.index);
         if store
             .entries
             .get(url)
             .is_some_and(|held| Arc::ptr_eq(&held, cached))
         {
-            store.entries.insert(url.to_owned(), cached.clone());
+            // The entry's own URL, found through its first key, so the
+            // index and the map go on sharing one.
+            let shared = cached
+                .keys
+                .as_ref()
+                .and_then(|keys| keys.to_str().ok()?.split(' ').next())
+                .and_then(|key| index.urls.get(key)?.get(url).cloned())
+                .unwrap_or_else(|| Arc::from(url));
+            store.entries.insert(shared, cached.clone());
         }
     }
 
@@ -686,7 +702,7 @@ pub async fn cache_and_etag(
         .filter(|keys| cache.store.is_some() && !keys.is_empty());
     let cached = Arc::new(Cached::new(bytes.clone(), &headers, ttl, keys.is_some()));
     let kept =
-        keys.is_some_and(|keys| cache.keep(url.to_owned(), cached.clone(), &keys, purges_then));
+        keys.is_some_and(|keys| cache.keep(Arc::from(url), cached.clone(), &keys, purges_then));
     let (response, made) = respond(&http_req, &cached, accept.as_ref(), Some(&bytes));
     if made && kept {
         cache.reweigh(url, &cached);
@@ -783,7 +799,7 @@ mod tests {
             let purges = cache.purges();
             let key = format!("article-{i}");
             cache.keep(
-                format!("/a/{i}"),
+                format!("/a/{i}").into(),
                 cached(&body, &key),
                 &Keys::parse(&key),
                 purges,
@@ -880,6 +896,11 @@ mod tests {
         assert!(made);
         cache.reweigh("/a", &entry);
         assert_eq!(cache.weighed_size(), before + br.len() as u64);
+        // The map and the purge index still share one copy of the URL.
+        let (url, _) = store.entries.iter().next().unwrap();
+        let index = lock(&store.index);
+        assert!(Arc::ptr_eq(&*url, index.urls["article-1"].get("/a").unwrap()));
+        drop(index);
         cache.purge(&Keys::parse("article-1"));
         cache.reweigh("/a", &entry);
         assert!(store.entries.get("/a").is_none());
