@@ -899,7 +899,10 @@ mod tests {
         // The map and the purge index still share one copy of the URL.
         let (url, _) = store.entries.iter().next().unwrap();
         let index = lock(&store.index);
-        assert!(Arc::ptr_eq(&*url, index.urls["article-1"].get("/a").unwrap()));
+        assert!(Arc::ptr_eq(
+            &*url,
+            index.urls["article-1"].get("/a").unwrap()
+        ));
         drop(index);
         cache.purge(&Keys::parse("article-1"));
         cache.reweigh("/a", &entry);
