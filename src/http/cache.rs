@@ -61,8 +61,9 @@ const COMPRESS_FROM: usize = 1024;
 /// measured as resident memory over 100,000 cached articles.
 const ENTRY_OVERHEAD: usize = 768;
 
-/// What one (key, URL) pair of the purge index costs beyond the URL: the
-/// String and its hash-set slot.
+/// What one (key, URL) pair of the purge index costs beyond the URL: its
+/// slot in the key's hash set (the URL itself is shared) and a share of the
+/// key's own entry.
 const INDEX_PAIR_OVERHEAD: usize = 64;
 
 /// An `Arc<str>`'s counts, beside its bytes.
@@ -280,6 +281,13 @@ struct Index {
     purges: u64,
 }
 
+impl Index {
+    /// The copy of `url` the index holds under `key`, if any.
+    fn shared_url(&self, key: Option<&str>, url: &str) -> Option<Arc<str>> {
+        self.urls.get(key?)?.get(url).cloned()
+    }
+}
+
 struct Store {
     entries: moka::sync::Cache<Arc<str>, Arc<Cached>>,
     index: Mutex<Index>,
@@ -441,6 +449,9 @@ impl ResponseCache {
         if index.purges != purges_then || !self.listening.load(Ordering::SeqCst) {
             return false;
         }
+        // A URL kept again (recomputed after its lifetime) goes on sharing
+        // the copy the index holds.
+        let url = index.shared_url(keys.iter().next(), &url).unwrap_or(url);
         for key in keys.iter() {
             if index
                 .urls
@@ -477,13 +488,14 @@ impl ResponseCache {
             .get(url)
             .is_some_and(|held| Arc::ptr_eq(&held, cached))
         {
-            // The entry's own URL, found through its first key, so the
-            // index and the map go on sharing one.
-            let shared = cached
+            // The entry's own URL, so the index and the map go on sharing
+            // one.
+            let first_key = cached
                 .keys
                 .as_ref()
-                .and_then(|keys| keys.to_str().ok()?.split(' ').next())
-                .and_then(|key| index.urls.get(key)?.get(url).cloned())
+                .and_then(|keys| keys.to_str().ok()?.split(' ').next());
+            let shared = index
+                .shared_url(first_key, url)
                 .unwrap_or_else(|| Arc::from(url));
             store.entries.insert(shared, cached.clone());
         }
@@ -891,19 +903,26 @@ mod tests {
             &Keys::parse("article-1"),
             cache.purges()
         ));
+        // Kept again (as after its lifetime), with a URL made anew.
+        assert!(cache.keep(
+            Arc::from(String::from("/a")),
+            entry.clone(),
+            &Keys::parse("article-1"),
+            cache.purges()
+        ));
+        let shares = |store: &Store| {
+            let (url, _) = store.entries.iter().next().unwrap();
+            let index = lock(&store.index);
+            Arc::ptr_eq(&*url, index.urls["article-1"].get("/a").unwrap())
+        };
+        assert!(shares(&store));
         let before = cache.weighed_size();
         let (br, made) = entry.body_in(Some(ContentEncoding::Brotli)).unwrap();
         assert!(made);
         cache.reweigh("/a", &entry);
         assert_eq!(cache.weighed_size(), before + br.len() as u64);
         // The map and the purge index still share one copy of the URL.
-        let (url, _) = store.entries.iter().next().unwrap();
-        let index = lock(&store.index);
-        assert!(Arc::ptr_eq(
-            &*url,
-            index.urls["article-1"].get("/a").unwrap()
-        ));
-        drop(index);
+        assert!(shares(&store));
         cache.purge(&Keys::parse("article-1"));
         cache.reweigh("/a", &entry);
         assert!(store.entries.get("/a").is_none());
