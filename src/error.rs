@@ -148,6 +148,14 @@ impl ApiError {
         }
     }
 
+    /// A 422 listing `errors`, if there are any.
+    pub fn fail_if_any(errors: Vec<ParameterError>) -> ApiResult<()> {
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(Self::Validation(errors)),
+        }
+    }
+
     pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Validation(vec![ParameterError {
             parameter: field.into(),

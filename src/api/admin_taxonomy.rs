@@ -55,14 +55,6 @@ fn name_and_slug(
     (name.map(text::defuse_markup), slug)
 }
 
-fn fail_if_any(errors: Vec<ParameterError>) -> ApiResult<()> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
-}
-
 // ---------------------------------------------------------------- tags
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -113,7 +105,7 @@ pub async fn create_tag(
         });
     }
     let (name, slug) = name_and_slug(&mut errors, body.name.as_deref(), body.slug.as_deref());
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let tag = state
         .change(&mut conn, async |conn, change| {
@@ -176,7 +168,7 @@ pub async fn update_tag(
     let mut errors = Vec::new();
     let (name, _) = name_and_slug(&mut errors, body.name.as_deref(), None);
     let (_, slug) = name_and_slug(&mut errors, None, body.slug.as_deref());
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let tag = state
         .change(&mut conn, async |conn, change| {
@@ -360,7 +352,7 @@ pub async fn create_author(
     let (name, slug) = name_and_slug(&mut errors, body.name.as_deref(), body.slug.as_deref());
     let avatar_url = body.avatar_url.clone().flatten();
     check_avatar(&mut errors, avatar_url.as_deref());
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let author = state
         .change(&mut conn, async |conn, change| {
@@ -427,7 +419,7 @@ pub async fn update_author(
     if let Some(Some(url)) = &body.avatar_url {
         check_avatar(&mut errors, Some(url));
     }
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let author = state
         .change(&mut conn, async |conn, change| {
@@ -583,7 +575,7 @@ pub async fn create_media(
             ("credit", m.credit.as_deref()),
         ],
     );
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     m.alt = crate::api::media::alt_text(&m.alt);
     m.caption = m.caption.as_deref().map(crate::api::media::inline_html);
     m.credit = m.credit.as_deref().map(crate::api::media::inline_html);
@@ -749,7 +741,7 @@ pub async fn update_media(
             reason: "x and y must be from 0 to 1".into(),
         });
     }
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let row = state
         .change(&mut conn, async |conn, change| {
@@ -772,7 +764,7 @@ pub async fn update_media(
                             .into(),
                     })
                     .collect();
-                fail_if_any(errors)?;
+                ApiError::fail_if_any(errors)?;
             }
             let focal = m
                 .focal_point
@@ -976,7 +968,7 @@ pub async fn create_category(
         });
     }
     let (name, slug) = name_and_slug(&mut errors, body.name.as_deref(), body.slug.as_deref());
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let tree = CategoryTree::load(&conn).await?;
     let parent_id = match &body.parent {
@@ -1051,7 +1043,7 @@ pub async fn update_category(
     let mut errors = Vec::new();
     let (name, _) = name_and_slug(&mut errors, body.name.as_deref(), None);
     let (_, slug) = name_and_slug(&mut errors, None, body.slug.as_deref());
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let row = state
         .change(&mut conn, async |conn, change| {
@@ -1322,7 +1314,7 @@ pub async fn set_related_articles(
             });
         }
     }
-    fail_if_any(errors)?;
+    ApiError::fail_if_any(errors)?;
     state
         .change(&mut conn, async |conn, change| {
             diesel::delete(article_related::table.filter(article_related::article_id.eq(id)))

@@ -219,9 +219,7 @@ pub async fn create_staff_user(
         Some(slug) => author_id(&conn, slug, &mut errors).await?,
         None => None,
     };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    ApiError::fail_if_any(errors)?;
     let (password, generated) = match input.password {
         Some(p) => (p, false),
         None => (auth::generate_password(), true),
@@ -316,9 +314,7 @@ pub async fn update_staff_user(
         Some(None) => Some(None),
         None => None,
     };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    ApiError::fail_if_any(errors)?;
     let hash = match patch.password.clone() {
         Some(password) => Some(hash_off_the_worker(password).await?),
         None => None,

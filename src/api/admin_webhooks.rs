@@ -438,9 +438,7 @@ pub async fn update_webhook(
         .description
         .as_deref()
         .map(|d| check_description(d, &mut errors));
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    ApiError::fail_if_any(errors)?;
     let mut conn = state.conn().await?;
     let endpoint = state
         .change(&mut conn, async |conn, _| {

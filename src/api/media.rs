@@ -406,10 +406,7 @@ fn check_upload_text(text: &UploadQuery) -> ApiResult<()> {
             ("credit", text.credit.as_deref()),
         ],
     );
-    match errors.is_empty() {
-        true => Ok(()),
-        false => Err(ApiError::Validation(errors)),
-    }
+    ApiError::fail_if_any(errors)
 }
 
 /// Checks and cleans an upload off the async workers, one image per core.
